@@ -1,0 +1,68 @@
+# litepaste: every developer command. `make test` is the one CI runs.
+SHELL := /bin/bash
+BIN := $(CURDIR)/bin
+export GOFLAGS := -buildvcs=false
+
+.PHONY: all build tools test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy check bench demo run clean
+
+all: check test
+
+build: $(BIN)/litepaste
+
+$(BIN)/litepaste: FORCE
+	CGO_ENABLED=1 go build -o $@ ./app
+
+# Pinned external tools, each built from its own module under tools/ (one version, one place).
+tools: $(BIN)/litestream $(BIN)/versitygw $(BIN)/staticcheck
+
+$(BIN)/litestream: tools/litestream/go.mod tools/litestream/go.sum
+	cd tools/litestream && go build -o $@ github.com/benbjohnson/litestream/cmd/litestream
+
+$(BIN)/versitygw: tools/versitygw/go.mod tools/versitygw/go.sum
+	cd tools/versitygw && go build -o $@ github.com/versity/versitygw/cmd/versitygw
+
+$(BIN)/staticcheck: tools/staticcheck/go.mod tools/staticcheck/go.sum
+	cd tools/staticcheck && go build -o $@ honnef.co/go/tools/cmd/staticcheck
+
+run:
+	go run ./app
+
+test: check test-unit test-fuzz test-browser test-dockerfile test-deploy test-system
+
+test-unit:
+	go test -race -count=1 ./...
+
+# Each fuzz target runs briefly on top of its committed corpus (testdata/fuzz).
+FUZZTIME ?= 10s
+test-fuzz:
+	go test ./app/paste -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME)
+	go test ./app/web -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime $(FUZZTIME)
+
+test-browser: build
+	cd test/browser && LITEPASTE_BIN=$(BIN)/litepaste go test -count=1 ./...
+
+test-system: build $(BIN)/litestream $(BIN)/versitygw
+	cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw go test -count=1 -timeout 30m -v ./...
+
+test-dockerfile:
+	cd test/dockerfile && go test -count=1 ./...
+
+test-deploy:
+	cd deploy/test && go test -count=1 ./...
+
+check: $(BIN)/staticcheck
+	@out=$$(gofmt -l app test deploy 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(BIN)/staticcheck ./...
+	shellcheck $$(grep -rlE '^#!.*(sh|bash)' etc test/system/*.sh .ci 2>/dev/null)
+
+bench: build $(BIN)/litestream $(BIN)/versitygw
+	bench/run.sh
+
+demo: build $(BIN)/litestream $(BIN)/versitygw
+	test/system/demo.sh
+
+clean:
+	rm -rf $(BIN)
+
+FORCE:
