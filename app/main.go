@@ -1,3 +1,189 @@
+// Command litepaste is the paste server: flags and environment, the store,
+// the HTTP server, and a graceful stop on SIGTERM or SIGINT.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/litepaste/litepaste/app/metrics"
+	"github.com/litepaste/litepaste/app/sqlite"
+	"github.com/litepaste/litepaste/app/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// shutdownGrace is how long requests in flight may take to finish: inside
+// the 10 s a `docker stop` allows, leaving time for the final replica sync.
+const shutdownGrace = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "litepaste:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program; listening receives the bound address once the
+// server accepts connections (tests use it with PORT=0).
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, listening chan<- net.Addr) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	store, err := sqlite.Open(ctx, cfg.dbPath)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+
+	var obs web.Observer
+	var m *metrics.Metrics
+	if cfg.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		m = metrics.New(reg, func(ctx context.Context) (int64, int64, error) {
+			st, err := store.Stats(ctx)
+			return st.Pastes, st.Bytes, err
+		})
+		obs = m
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+
+	srv, err := web.New(web.Config{
+		Title:          cfg.title,
+		Subtitle:       cfg.subtitle,
+		FooterHTML:     cfg.footer,
+		ShowDocs:       cfg.showDocs,
+		MaxSize:        cfg.maxSizeMiB << 20,
+		UploadMemory:   cfg.uploadMemMiB << 20,
+		PerMinuteLimit: cfg.perMinuteLimit,
+		TrustedProxies: cfg.trustedProxies,
+		Expiry:         cfg.expiry,
+	}, store, time.Now, log, obs)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", ":"+cfg.port)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.dbPath)
+	if err := signalReady(cfg.readyFD); err != nil {
+		log.Warn("readiness notification", "err", err)
+	}
+	if listening != nil {
+		listening <- ln.Addr()
+	}
+
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go sweepExpired(sweepCtx, store, cfg.sweepInterval, log, m)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("requests cut off at shutdown", "err", err)
+	}
+	stopSweep()
+	log.Info("stopped")
+	return nil
+}
+
+// signalReady tells a supervisor (s6's notification-fd) that we listen.
+func signalReady(fd int) error {
+	if fd <= 0 {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "ready-fd")
+	if f == nil {
+		return fmt.Errorf("fd %d is not open", fd)
+	}
+	defer f.Close()
+	_, err := f.Write([]byte("\n"))
+	return err
+}
+
+func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	return func() { _ = s.Close() }, nil
+}
+
+// sweepExpired deletes expired pastes in the background; reads already hide
+// them, so the sweep only reclaims space.
+func sweepExpired(ctx context.Context, store *sqlite.Store, every time.Duration, log *slog.Logger, m *metrics.Metrics) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := store.DeleteExpired(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			log.Warn("sweep expired pastes", "err", err)
+		}
+		if n > 0 {
+			log.Info("swept expired pastes", "count", n)
+			if m != nil {
+				m.Swept(n)
+			}
+		}
+	}
+}

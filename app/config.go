@@ -1,0 +1,174 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/litepaste/litepaste/app/paste"
+)
+
+// config is every setting, read from flags, each with an environment variable
+// as its default (so a container sets env, a developer types flags).
+type config struct {
+	port           string
+	dbPath         string
+	title          string
+	subtitle       string
+	footer         string
+	showDocs       bool
+	perMinuteLimit int
+	maxSizeMiB     int64
+	uploadMemMiB   int64
+	trustedProxies []netip.Prefix
+	expiry         paste.Policy
+	metricsAddr    string
+	readyFD        int
+	sweepInterval  time.Duration
+}
+
+// envFlags registers flags whose defaults come from the environment; it
+// remembers each flag's variable for -h.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	envOf  map[string]string
+	errs   []error
+}
+
+func (f *envFlags) env(name, envVar, def string) string {
+	f.envOf[name] = envVar
+	if v, ok := f.lookup(envVar); ok {
+		return v
+	}
+	return def
+}
+
+func (f *envFlags) lookup(envVar string) (string, bool) {
+	v := f.getenv(envVar)
+	return v, v != ""
+}
+
+func (f *envFlags) String(p *string, name, envVar, def, usage string) {
+	f.fs.StringVar(p, name, f.env(name, envVar, def), usage)
+}
+
+func (f *envFlags) Bool(p *bool, name, envVar string, def bool, usage string) {
+	v, err := strconv.ParseBool(f.env(name, envVar, strconv.FormatBool(def)))
+	if err != nil {
+		f.errs = append(f.errs, fmt.Errorf("%s: want true or false", envVar))
+	}
+	f.fs.BoolVar(p, name, v, usage)
+}
+
+func (f *envFlags) Int(p *int, name, envVar string, def int, usage string) {
+	v, err := strconv.Atoi(f.env(name, envVar, strconv.Itoa(def)))
+	if err != nil {
+		f.errs = append(f.errs, fmt.Errorf("%s: want a whole number", envVar))
+	}
+	f.fs.IntVar(p, name, v, usage)
+}
+
+func (f *envFlags) Int64(p *int64, name, envVar string, def int64, usage string) {
+	v, err := strconv.ParseInt(f.env(name, envVar, strconv.FormatInt(def, 10)), 10, 64)
+	if err != nil {
+		f.errs = append(f.errs, fmt.Errorf("%s: want a whole number", envVar))
+	}
+	f.fs.Int64Var(p, name, v, usage)
+}
+
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("litepaste", flag.ContinueOnError)
+	fs.SetOutput(out)
+	f := &envFlags{fs: fs, getenv: getenv, envOf: map[string]string{}}
+	var proxies, defExpiry, maxExpiry string
+
+	f.String(&c.port, "port", "PORT", "3001", "TCP port to listen on (0 picks a free one)")
+	f.String(&c.dbPath, "db", "DB_PATH", "data/litepaste.db", "SQLite database file; its directory is created")
+	f.String(&c.title, "title", "SITE_TITLE", "litepaste", "title of the upload page (plain text, escaped)")
+	f.String(&c.subtitle, "subtitle", "SITE_SUBTITLE", "A minimalist paste service for sharing logs", "subtitle of the upload page (plain text, escaped)")
+	f.String(&c.footer, "footer", "SITE_FOOTER", "", "footer of the upload page: HTML, shown as given (links and formatting; scripts never run)")
+	f.Bool(&c.showDocs, "showdocs", "SITE_SHOW_DOCUMENTATION", true, "show curl and JavaScript usage on the upload page")
+	f.Int(&c.perMinuteLimit, "perminutelimit", "PER_MINUTE_LIMIT", 0, "uploads allowed per client per minute, sustained (0 = no limit)")
+	f.Int64(&c.maxSizeMiB, "maxsize", "MAX_SIZE_MB", 2, "largest accepted paste, in MiB")
+	f.Int64(&c.uploadMemMiB, "uploadmemory", "UPLOAD_MEMORY_MB", 64, "upload bodies held in memory at once, in MiB; more uploads wait, then get 503")
+	f.String(&proxies, "trustedproxies", "TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed")
+	f.String(&defExpiry, "defaultexpiry", "DEFAULT_EXPIRY", "never", "lifetime of a paste when the upload does not ask (e.g. 1h, 1d, 1w, 30d, never)")
+	f.String(&maxExpiry, "maxexpiry", "MAX_EXPIRY", "never", "longest lifetime an upload may ask for (never = no limit)")
+	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9090 (empty = off)")
+	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
+	var sweep string
+	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
+
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: litepaste [flags]\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
+		fs.VisitAll(func(fl *flag.Flag) {
+			fmt.Fprintf(out, "  -%s (env %s, default %q)\n    \t%s\n", fl.Name, f.envOf[fl.Name], fl.DefValue, fl.Usage)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if len(f.errs) > 0 {
+		return c, f.errs[0]
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if _, err := strconv.ParseUint(c.port, 10, 16); err != nil {
+		return c, fmt.Errorf("PORT/-port %q: want a number from 0 to 65535", c.port)
+	}
+	if c.maxSizeMiB < 1 {
+		return c, fmt.Errorf("MAX_SIZE_MB/-maxsize: want at least 1")
+	}
+	if c.perMinuteLimit < 0 {
+		return c, fmt.Errorf("PER_MINUTE_LIMIT/-perminutelimit: want 0 or more")
+	}
+	var err error
+	if c.trustedProxies, err = parsePrefixes(proxies); err != nil {
+		return c, fmt.Errorf("TRUSTED_PROXIES/-trustedproxies: %w", err)
+	}
+	if c.expiry.Default, err = paste.ParseLifetime(defExpiry); err != nil {
+		return c, fmt.Errorf("DEFAULT_EXPIRY/-defaultexpiry %q: want e.g. 1h, 1d, 1w, 30d or never", defExpiry)
+	}
+	if c.expiry.Max, err = paste.ParseLifetime(maxExpiry); err != nil {
+		return c, fmt.Errorf("MAX_EXPIRY/-maxexpiry %q: want e.g. 1h, 1d, 1w, 30d or never", maxExpiry)
+	}
+	if c.expiry.Max != paste.Never && (c.expiry.Default == paste.Never || c.expiry.Default > c.expiry.Max) {
+		return c, fmt.Errorf("DEFAULT_EXPIRY must not be longer than MAX_EXPIRY")
+	}
+	if c.sweepInterval, err = time.ParseDuration(sweep); err != nil || c.sweepInterval <= 0 {
+		return c, fmt.Errorf("SWEEP_INTERVAL/-sweepinterval %q: want a positive duration", sweep)
+	}
+	return c, nil
+}
+
+// parsePrefixes reads "10.0.0.0/8, 192.168.1.7" (a bare address is a /32 or /128).
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR", part)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

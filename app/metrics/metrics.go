@@ -1,0 +1,112 @@
+// Package metrics exposes litepaste's Prometheus metrics.
+package metrics
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// StatsFunc reports how many pastes and body bytes the store holds.
+type StatsFunc func(ctx context.Context) (pastes, bytes int64, err error)
+
+// Metrics records what the server does. It satisfies web.Observer.
+type Metrics struct {
+	uploads       *prometheus.CounterVec
+	uploadedBytes prometheus.Counter
+	served        prometheus.Counter
+	notFound      prometheus.Counter
+	swept         prometheus.Counter
+	duration      *prometheus.HistogramVec
+}
+
+// New registers every collector on reg.
+func New(reg prometheus.Registerer, stats StatsFunc) *Metrics {
+	m := &Metrics{
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "litepaste_uploads_total",
+			Help: "Upload attempts by outcome (stored, too_large, empty, rate_limited, busy, invalid, failed).",
+		}, []string{"outcome"}),
+		uploadedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "litepaste_uploaded_bytes_total",
+			Help: "Bytes of paste bodies stored.",
+		}),
+		served: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "litepaste_pastes_served_total",
+			Help: "Paste reads answered with the paste.",
+		}),
+		notFound: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "litepaste_pastes_not_found_total",
+			Help: "Paste reads for unknown, malformed, deleted or expired ids.",
+		}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "litepaste_expired_swept_total",
+			Help: "Expired pastes deleted by the background sweeper.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "litepaste_http_request_duration_seconds",
+			Help:    "HTTP request latency by method, route and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"method", "route", "code"}),
+	}
+	for _, o := range []string{"stored", "too_large", "empty", "rate_limited", "busy", "invalid", "failed"} {
+		m.uploads.WithLabelValues(o)
+	}
+	reg.MustRegister(m.uploads, m.uploadedBytes, m.served, m.notFound, m.swept, m.duration,
+		storeCollector{stats: stats},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Upload counts one upload attempt.
+func (m *Metrics) Upload(outcome string, size int) {
+	m.uploads.WithLabelValues(outcome).Inc()
+	if size > 0 {
+		m.uploadedBytes.Add(float64(size))
+	}
+}
+
+// Lookup counts one paste read.
+func (m *Metrics) Lookup(found bool) {
+	if found {
+		m.served.Inc()
+		return
+	}
+	m.notFound.Inc()
+}
+
+// Request observes one request's latency.
+func (m *Metrics) Request(method, route string, status int, elapsed time.Duration) {
+	m.duration.WithLabelValues(method, route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+}
+
+// Swept counts pastes removed by the expiry sweeper.
+func (m *Metrics) Swept(n int64) { m.swept.Add(float64(n)) }
+
+var (
+	pastesDesc = prometheus.NewDesc("litepaste_pastes", "Pastes in the database.", nil, nil)
+	bytesDesc  = prometheus.NewDesc("litepaste_stored_bytes", "Bytes of paste bodies in the database.", nil, nil)
+)
+
+// storeCollector asks the store at scrape time, so the figures are never stale.
+type storeCollector struct{ stats StatsFunc }
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pastesDesc
+	ch <- bytesDesc
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	pastes, bytes, err := c.stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(pastesDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(pastesDesc, prometheus.GaugeValue, float64(pastes))
+	ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(bytes))
+}

@@ -1,0 +1,296 @@
+// Package sqlite stores pastes in one SQLite file with github.com/mattn/go-sqlite3.
+//
+// The file is shared with `litestream replicate`, which dictates three rules:
+// WAL mode, a long busy timeout, and never a FULL/RESTART/TRUNCATE checkpoint
+// (SQLite's own passive auto-checkpoints are the only ones that run).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/litepaste/litepaste/app/paste"
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// ChunkSize bounds how much of a body one row holds, so reading or writing a
+// large paste never asks SQLite for one huge allocation.
+const ChunkSize = 1 << 20
+
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// Store is a paste store on one SQLite file: one writer connection (SQLite
+// allows one writer at a time anyway) and a small pool of readers.
+type Store struct {
+	w *sql.DB
+	r *sql.DB
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	w, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &Store{w: w, r: r}, nil
+}
+
+// dsn puts every pragma in the connection string, so each pooled connection
+// gets them (a pragma run with Exec reaches only one connection).
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_foreign_keys", "on")
+	// Freed pages are zeroed, so a deleted paste's bytes do not linger in
+	// the file (or in the replica's later snapshots).
+	q.Set("_secure_delete", "on")
+	if readOnly {
+		q.Set("_query_only", "true")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
+
+// Insert stores p. It returns paste.ErrIDCollision if p.ID is taken.
+func (s *Store) Insert(ctx context.Context, p paste.Paste) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var expires any
+	if !p.Expires.IsZero() {
+		expires = formatTime(p.Expires)
+	}
+	head := p.Body[:min(len(p.Body), ChunkSize)]
+	_, err = tx.ExecContext(ctx,
+		`INSERT INTO pastes (id, size, etag, head, created_at, expires_at, delete_token_hash)
+		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		string(p.ID), len(p.Body), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash)
+	if err != nil {
+		var se sqlite3.Error
+		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
+			return paste.ErrIDCollision
+		}
+		return translate(err)
+	}
+	for seq, off := 1, ChunkSize; off < len(p.Body); seq, off = seq+1, off+ChunkSize {
+		chunk := p.Body[off:min(len(p.Body), off+ChunkSize)]
+		if _, err = tx.ExecContext(ctx,
+			`INSERT INTO paste_chunks (paste_id, seq, data) VALUES (?, ?, ?)`, string(p.ID), seq, chunk); err != nil {
+			return translate(err)
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// Get returns the paste unless it is missing or expired at now.
+func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, error) {
+	var (
+		e       paste.Paste
+		size    int
+		head    []byte
+		created string
+		expires sql.NullString
+	)
+	err := s.r.QueryRowContext(ctx,
+		`SELECT size, etag, head, created_at, expires_at FROM pastes
+		 WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+		string(id), formatTime(now)).Scan(&size, &e.ETag, &head, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return paste.Paste{}, paste.ErrNotFound
+	}
+	if err != nil {
+		return paste.Paste{}, translate(err)
+	}
+	e.ID = id
+	if e.Created, err = parseTime(created); err != nil {
+		return paste.Paste{}, fmt.Errorf("paste %s: created_at: %w", id, err)
+	}
+	if expires.Valid {
+		if e.Expires, err = parseTime(expires.String); err != nil {
+			return paste.Paste{}, fmt.Errorf("paste %s: expires_at: %w", id, err)
+		}
+	}
+	if size <= len(head) {
+		e.Body = head
+		return e, nil
+	}
+	if e.Body, err = s.readChunks(ctx, id, head, size); err != nil {
+		return paste.Paste{}, err
+	}
+	return e, nil
+}
+
+func (s *Store) readChunks(ctx context.Context, id paste.ID, head []byte, size int) ([]byte, error) {
+	body := make([]byte, 0, size)
+	body = append(body, head...)
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT data FROM paste_chunks WHERE paste_id = ? ORDER BY seq`, string(id))
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var chunk sql.RawBytes
+		if err := rows.Scan(&chunk); err != nil {
+			return nil, translate(err)
+		}
+		body = append(body, chunk...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	if len(body) != size {
+		return nil, fmt.Errorf("paste %s: stored %d bytes, expected %d", id, len(body), size)
+	}
+	return body, nil
+}
+
+// DeleteWithToken deletes the paste if token is its delete token.
+func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var hash []byte
+	err = tx.QueryRowContext(ctx,
+		`SELECT delete_token_hash FROM pastes WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+		string(id), formatTime(now)).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return paste.ErrNotFound
+	}
+	if err != nil {
+		return translate(err)
+	}
+	if !paste.TokenMatches(hash, token) {
+		return paste.ErrForbidden
+	}
+	if _, err = tx.ExecContext(ctx, `DELETE FROM pastes WHERE id = ?`, string(id)); err != nil {
+		return translate(err)
+	}
+	if err = tx.Commit(); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// DeleteExpired removes pastes expired at now, in small batches so the write
+// lock is never held for long, and returns how many it removed.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.w.ExecContext(ctx,
+			`DELETE FROM pastes WHERE id IN
+			   (SELECT id FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
+			formatTime(now))
+		if err != nil {
+			return total, translate(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < 200 {
+			return total, nil
+		}
+	}
+}
+
+// Stats describes what the store holds.
+type Stats struct {
+	Pastes int64
+	Bytes  int64
+}
+
+// Stats counts pastes and body bytes.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM pastes`).Scan(&st.Pastes, &st.Bytes)
+	return st, translate(err)
+}
+
+// Ready checks that the database can be read and that the write lock can be
+// taken, without writing anything (a probe must not cost a replica upload).
+func (s *Store) Ready(ctx context.Context) error {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM pastes LIMIT 1)`).Scan(&n); err != nil {
+		return fmt.Errorf("read: %w", translate(err))
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("write: %w", translate(err))
+	}
+	// A write statement that matches nothing still needs a writable file.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pastes WHERE id = ''`); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("write: %w", translate(err))
+	}
+	return tx.Rollback()
+}
+
+// translate maps SQLite's resource errors onto the domain's.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrFull:
+			return fmt.Errorf("%w: %v", paste.ErrStorageFull, err)
+		case sqlite3.ErrReadonly, sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+			return fmt.Errorf("%w: %v", paste.ErrStoreReadOnly, err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,111 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/litepaste/litepaste/app/paste"
+)
+
+// statusOf is the one table from domain errors to status codes and the fixed
+// one-line messages clients see. Nothing else about an error leaves the server.
+func (s *Server) statusOf(err error) (int, string) {
+	switch {
+	case errors.Is(err, paste.ErrNotFound), errors.Is(err, paste.ErrInvalidID):
+		return http.StatusNotFound, "paste not found"
+	case errors.Is(err, paste.ErrEmpty):
+		return http.StatusBadRequest, "paste is empty"
+	case errors.Is(err, paste.ErrBadUpload):
+		return http.StatusBadRequest, "malformed upload"
+	case errors.Is(err, paste.ErrInvalidExpiry):
+		return http.StatusBadRequest, "invalid expiry: use a duration such as 1h, 1d, 1w or 30d" + s.maxExpiryHint()
+	case errors.Is(err, paste.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("paste is larger than the limit of %s", formatSize(s.cfg.MaxSize))
+	case errors.Is(err, paste.ErrForbidden):
+		return http.StatusForbidden, "delete token does not match"
+	case errors.Is(err, paste.ErrRateLimited):
+		return http.StatusTooManyRequests, "too many uploads, try again later"
+	case errors.Is(err, paste.ErrBusy):
+		return http.StatusServiceUnavailable, "server busy, try again shortly"
+	case errors.Is(err, paste.ErrStorageFull):
+		return http.StatusInsufficientStorage, "storage is full, try again later"
+	case errors.Is(err, paste.ErrStoreReadOnly):
+		return http.StatusServiceUnavailable, "storage is unavailable, try again later"
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code, lowerFirst(http.StatusText(he.Code))
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+func (s *Server) maxExpiryHint() string {
+	if s.cfg.Expiry.Max == paste.Never {
+		return ", or never"
+	}
+	return ", at most " + formatLifetime(s.cfg.Expiry.Max)
+}
+
+// handleError is Echo's single error handler: handlers just return errors.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := s.statusOf(err)
+	if code >= 500 && code != http.StatusServiceUnavailable {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "status", code, "err", err)
+	}
+	var retry retryAfter
+	if errors.As(err, &retry) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retry.Seconds()))
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, textPlain)
+	h.Del("ETag")
+	h.Del("Cache-Control")
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	_ = text(c, code, msg+"\n")
+}
+
+// retryAfter is an error that tells the client when to come back.
+type retryAfter interface {
+	error
+	Seconds() int
+}
+
+type retryError struct {
+	err   error
+	after int
+}
+
+func (e retryError) Error() string { return e.err.Error() }
+func (e retryError) Unwrap() error { return e.err }
+func (e retryError) Seconds() int  { return e.after }
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	b := []byte(s)
+	if 'A' <= b[0] && b[0] <= 'Z' {
+		b[0] += 'a' - 'A'
+	}
+	return string(b)
+}
+
+func formatSize(n int64) string {
+	const mib = 1 << 20
+	if n%mib == 0 {
+		return fmt.Sprintf("%d MiB", n/mib)
+	}
+	if n%1024 == 0 {
+		return fmt.Sprintf("%d KiB", n/1024)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

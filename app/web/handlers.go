@@ -1,0 +1,239 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/litepaste/litepaste/app/paste"
+)
+
+// putResponse is LogPaste's {"id": ...}, plus what litepaste adds.
+type putResponse struct {
+	ID          string `json:"id"`
+	URL         string `json:"url"`
+	DeleteToken string `json:"deleteToken"`
+	Expires     string `json:"expires,omitempty"`
+}
+
+func (s *Server) putPaste(c echo.Context) error {
+	p, token, err := s.upload(c, false)
+	if err != nil {
+		return err
+	}
+	resp := putResponse{ID: p.ID.String(), URL: s.pasteURL(c, p.ID), DeleteToken: token}
+	if !p.Expires.IsZero() {
+		resp.Expires = p.Expires.Format(time.RFC3339)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// postPaste answers with the paste's URL as plain text (LogPaste's format);
+// the delete token travels in a header so that body stays unchanged.
+func (s *Server) postPaste(c echo.Context) error {
+	p, _, err := s.upload(c, true)
+	if err != nil {
+		return err
+	}
+	return text(c, http.StatusOK, s.pasteURL(c, p.ID)+"\n")
+}
+
+// upload runs every step of accepting a paste; nothing is stored unless all
+// of them pass.
+func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) {
+	req := c.Request()
+	if s.limiter != nil {
+		if ok, wait := s.limiter.allow(c.RealIP()); !ok {
+			s.obs.Upload(OutcomeRateLimited, 0)
+			return paste.Paste{}, "", retryError{paste.ErrRateLimited, ceilSeconds(wait)}
+		}
+	}
+	lifetime, err := s.cfg.Expiry.Lifetime(requestedExpiry(c))
+	if err != nil {
+		s.obs.Upload(OutcomeInvalid, 0)
+		return paste.Paste{}, "", err
+	}
+	body, err := s.readBody(req, form)
+	if err != nil {
+		s.obs.Upload(outcomeOf(err), 0)
+		return paste.Paste{}, "", err
+	}
+	if err := paste.CheckBody(body); err != nil {
+		s.obs.Upload(OutcomeEmpty, 0)
+		return paste.Paste{}, "", err
+	}
+	token, hash, err := paste.NewDeleteToken()
+	if err != nil {
+		return paste.Paste{}, "", err
+	}
+	p, err := s.insert(req.Context(), body, lifetime, hash)
+	if err != nil {
+		s.obs.Upload(OutcomeFailed, 0)
+		return paste.Paste{}, "", err
+	}
+	s.obs.Upload(OutcomeStored, len(body))
+	h := c.Response().Header()
+	h.Set("X-Delete-Token", token)
+	if !p.Expires.IsZero() {
+		h.Set("X-Paste-Expires", p.Expires.Format(time.RFC3339))
+	}
+	h.Set("Cache-Control", "no-store")
+	return p, token, nil
+}
+
+// readBody holds the upload's bytes while a share of the upload memory
+// budget is reserved for it; past the budget, uploads wait, then get 503.
+func (s *Server) readBody(req *http.Request, form bool) ([]byte, error) {
+	maxSize := s.cfg.MaxSize
+	boundary, multi := "", false
+	if form {
+		boundary, multi = isMultipart(req)
+	}
+	if !multi && req.ContentLength > maxSize {
+		return nil, paste.ErrTooLarge
+	}
+	// A form may carry a file and a plain field: room for both.
+	reserve := maxSize
+	if multi {
+		reserve = 2 * maxSize
+	} else if req.ContentLength >= 0 {
+		reserve = req.ContentLength
+	}
+	reserve = min(max(reserve, 1), s.uploads.capacity)
+	ctx, cancel := context.WithTimeout(req.Context(), s.busyWait)
+	defer cancel()
+	if err := s.uploads.acquire(ctx, reserve); err != nil {
+		return nil, retryError{paste.ErrBusy, 5}
+	}
+	defer s.uploads.release(reserve)
+	// Framing and a few parts may add to a form; the body may not add more.
+	limit := maxSize + 1
+	if multi {
+		limit = 2*maxSize + 64<<10
+	}
+	r := http.MaxBytesReader(nil, req.Body, limit)
+	if multi {
+		return readMultipart(r, boundary, maxSize)
+	}
+	return readLimited(r, maxSize, req.ContentLength)
+}
+
+// insert draws IDs until one is free: a collision is retried, never a 500.
+func (s *Server) insert(ctx context.Context, body []byte, lifetime time.Duration, tokenHash []byte) (paste.Paste, error) {
+	const attempts = 8
+	for i := 0; ; i++ {
+		id, err := paste.NewID()
+		if err != nil {
+			return paste.Paste{}, err
+		}
+		p := paste.New(id, body, s.now(), lifetime, tokenHash)
+		err = s.store.Insert(ctx, p)
+		if errors.Is(err, paste.ErrIDCollision) && i < attempts {
+			continue
+		}
+		return p, err
+	}
+}
+
+func requestedExpiry(c echo.Context) string {
+	if v := c.QueryParam("expires"); v != "" {
+		return v
+	}
+	return c.Request().Header.Get("X-Expires")
+}
+
+func outcomeOf(err error) string {
+	switch {
+	case errors.Is(err, paste.ErrTooLarge):
+		return OutcomeTooLarge
+	case errors.Is(err, paste.ErrEmpty):
+		return OutcomeEmpty
+	case errors.Is(err, paste.ErrBusy):
+		return OutcomeBusy
+	default:
+		return OutcomeInvalid
+	}
+}
+
+func (s *Server) pasteURL(c echo.Context, id paste.ID) string {
+	return s.proxies.baseURL(c.Request()) + "/" + id.String()
+}
+
+// Pastes never change, so caches may keep them, but only briefly: a paste
+// can still be deleted or expire.
+const pasteMaxAge = time.Hour
+
+func (s *Server) getPaste(c echo.Context) error {
+	id, err := paste.ParseID(c.Param("id"))
+	if err != nil {
+		s.obs.Lookup(false)
+		return err
+	}
+	now := s.now()
+	p, err := s.store.Get(c.Request().Context(), id, now)
+	if err != nil {
+		if errors.Is(err, paste.ErrNotFound) {
+			s.obs.Lookup(false)
+		}
+		return err
+	}
+	s.obs.Lookup(true)
+	maxAge := pasteMaxAge
+	if !p.Expires.IsZero() {
+		maxAge = min(maxAge, p.Expires.Sub(now))
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, textPlain)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second))+", immutable")
+	h.Set("ETag", p.ETag)
+	if !p.Expires.IsZero() {
+		h.Set("X-Paste-Expires", p.Expires.Format(time.RFC3339))
+	}
+	http.ServeContent(c.Response(), c.Request(), "", p.Created, bytes.NewReader(p.Body))
+	return nil
+}
+
+func (s *Server) deletePaste(c echo.Context) error {
+	id, err := paste.ParseID(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	token := c.Request().Header.Get("X-Delete-Token")
+	if token == "" {
+		return paste.ErrForbidden
+	}
+	if err := s.store.DeleteWithToken(c.Request().Context(), id, token, s.now()); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return text(c, http.StatusOK, "ok\n")
+}
+
+// readyz fails with a one-line reason when the database cannot be read or
+// written; the detail goes to the log only.
+func (s *Server) readyz(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if err := s.store.Ready(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		_, reason := s.statusOf(err)
+		if reason == "internal error" {
+			reason = "database unavailable"
+		}
+		return text(c, http.StatusServiceUnavailable, "not ready: "+reason+"\n")
+	}
+	return text(c, http.StatusOK, "ready\n")
+}
+
+func ceilSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}

@@ -1,0 +1,39 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+var readMethods = []string{http.MethodGet, http.MethodHead}
+
+// routes is the whole URL map, top to bottom.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = s.proxies.clientIP
+
+	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.cors)
+
+	// Health paths are shorter than a paste ID, so they can never shadow one.
+	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
+	get("/healthz", s.healthz)
+	get("/readyz", s.readyz)
+
+	get("/", s.indexPage)
+	get("/delete/:id", s.deletePage)
+	get("/static/*", s.staticFile)
+	// LogPaste's docs link here; it served the file only under /static.
+	get("/js/logpaste.js", s.logpasteJS)
+
+	get("/:id", s.getPaste)
+	e.DELETE("/:id", s.deletePaste)
+
+	// Uploads: PUT to any path (curl -T file https://host/), POST to the root.
+	e.PUT("/*", s.putPaste)
+	e.POST("/", s.postPaste)
+	return e
+}

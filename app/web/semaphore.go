@@ -1,0 +1,20 @@
+package web
+
+import (
+	"context"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// byteSemaphore bounds the upload bytes held in memory at once.
+type byteSemaphore struct {
+	sem      *semaphore.Weighted
+	capacity int64
+}
+
+func newByteSemaphore(capacity int64) *byteSemaphore {
+	return &byteSemaphore{sem: semaphore.NewWeighted(capacity), capacity: capacity}
+}
+
+func (b *byteSemaphore) acquire(ctx context.Context, n int64) error { return b.sem.Acquire(ctx, n) }
+func (b *byteSemaphore) release(n int64)                            { b.sem.Release(n) }

@@ -1,0 +1,132 @@
+// Package web is litepaste's HTTP face on Echo v4: the LogPaste-compatible
+// API, the upload page, its JS client, and the health endpoints.
+package web
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/litepaste/litepaste/app/paste"
+)
+
+// Store is what the web layer needs from storage.
+type Store interface {
+	Insert(ctx context.Context, p paste.Paste) error
+	Get(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, error)
+	DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) error
+	Ready(ctx context.Context) error
+}
+
+// Observer receives what the server wants counted (metrics live elsewhere).
+type Observer interface {
+	Upload(outcome string, size int)
+	Lookup(found bool)
+	Request(method, route string, status int, elapsed time.Duration)
+}
+
+// Upload outcomes reported to the Observer.
+const (
+	OutcomeStored      = "stored"
+	OutcomeTooLarge    = "too_large"
+	OutcomeEmpty       = "empty"
+	OutcomeRateLimited = "rate_limited"
+	OutcomeBusy        = "busy"
+	OutcomeInvalid     = "invalid"
+	OutcomeFailed      = "failed"
+)
+
+// Config is everything the operator can set that the web layer uses.
+type Config struct {
+	Title    string
+	Subtitle string
+	// FooterHTML is operator-supplied HTML, shown as is (the page's CSP
+	// still forbids any script in it).
+	FooterHTML string
+	ShowDocs   bool
+	// MaxSize is the largest accepted paste in bytes.
+	MaxSize int64
+	// UploadMemory bounds the bytes of upload bodies held at once; uploads
+	// beyond it wait briefly, then get 503.
+	UploadMemory int64
+	// PerMinuteLimit is uploads per client per minute; 0 disables the limit.
+	PerMinuteLimit int
+	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+	Expiry         paste.Policy
+}
+
+// Server is the HTTP handler.
+type Server struct {
+	cfg      Config
+	store    Store
+	now      func() time.Time
+	log      *slog.Logger
+	obs      Observer
+	e        *echo.Echo
+	proxies  proxyTrust
+	limiter  *rateLimiter
+	uploads  *byteSemaphore
+	pages    *template.Template
+	static   staticFiles
+	choices  []expiryChoice
+	busyWait time.Duration
+}
+
+// New builds the server; now is the clock (tests inject their own).
+func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Observer) (*Server, error) {
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	if cfg.UploadMemory < cfg.MaxSize {
+		cfg.UploadMemory = cfg.MaxSize
+	}
+	pages, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    store,
+		now:      now,
+		log:      log,
+		obs:      obs,
+		proxies:  proxyTrust{prefixes: cfg.TrustedProxies},
+		uploads:  newByteSemaphore(cfg.UploadMemory),
+		pages:    pages,
+		static:   loadStatic(),
+		choices:  expiryChoices(cfg.Expiry),
+		busyWait: 10 * time.Second,
+	}
+	if cfg.PerMinuteLimit > 0 {
+		s.limiter = newRateLimiter(cfg.PerMinuteLimit, time.Minute, now)
+	}
+	s.e = s.routes()
+	return s, nil
+}
+
+// Handler is the root http.Handler.
+func (s *Server) Handler() *echo.Echo { return s.e }
+
+// Sweep drops idle rate-limiter state; call it periodically.
+func (s *Server) Sweep() {
+	if s.limiter != nil {
+		s.limiter.sweep()
+	}
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Upload(string, int)                         {}
+func (nopObserver) Lookup(bool)                                {}
+func (nopObserver) Request(string, string, int, time.Duration) {}
+
+// textPlain is the type of every plain answer, pastes included.
+const textPlain = "text/plain; charset=utf-8"
+
+func text(c echo.Context, code int, msg string) error {
+	return c.Blob(code, textPlain, []byte(msg))
+}
