@@ -21,10 +21,7 @@
     ev.preventDefault();
     error.hidden = true;
     result.hidden = true;
-    if (text.value.trim() === "") {
-      showError("Nothing to upload: the text is empty.");
-      return;
-    }
+    // Empty and oversize texts go to the server too: its message is the one rule.
     button.disabled = true;
     var url = "/?expires=" + encodeURIComponent(expires ? expires.value : "never");
     fetch(url, { method: "PUT", body: text.value })
@@ -51,21 +48,29 @@
       });
   });
 
-  copy.addEventListener("click", function () {
-    var done = function () {
-      copy.textContent = "Copied";
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(link.href).then(done, function () {
-        showError("Could not copy; select the link instead.");
-      });
-      return;
-    }
+  // selectLink is the way out when the clipboard is out of reach: the user copies by hand.
+  function selectLink(hint) {
     var range = document.createRange();
     range.selectNodeContents(link);
     var sel = window.getSelection();
     sel.removeAllRanges();
     sel.addRange(range);
-    showError("Copying needs HTTPS here: the link is selected, press Ctrl+C.");
+    showError(hint);
+  }
+
+  copy.addEventListener("click", function () {
+    error.hidden = true;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(link.href).then(
+        function () {
+          copy.textContent = "Copied";
+        },
+        function () {
+          selectLink("Could not copy: the link is selected, press Ctrl+C.");
+        }
+      );
+      return;
+    }
+    selectLink("Copying needs HTTPS here: the link is selected, press Ctrl+C.");
   });
 })();
