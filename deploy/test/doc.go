@@ -1,0 +1,2 @@
+// Package deploytest checks the deployment material under deploy/ against the image it deploys.
+package deploytest
