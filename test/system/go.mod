@@ -1,0 +1,3 @@
+module litepaste/test/system
+
+go 1.26.0

@@ -1,0 +1,187 @@
+package system_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// s3Server is a versitygw process serving a POSIX directory on 127.0.0.1:
+// each bucket is a directory, each object a file, so tests can look at what
+// litestream stored without going through S3.
+type s3Server struct {
+	t         *testing.T
+	bin       string
+	root      string // one directory per bucket
+	addr      string
+	accessLog string
+	log       string
+	cmd       *exec.Cmd
+	exited    chan struct{}
+}
+
+func startS3(t *testing.T, ts *toolset) *s3Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &s3Server{
+		t:         t,
+		bin:       ts.versitygw,
+		root:      filepath.Join(dir, "buckets"),
+		addr:      fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		accessLog: filepath.Join(dir, "access.log"),
+		log:       filepath.Join(dir, "versitygw.log"),
+	}
+	if err := os.Mkdir(s.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.start()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			if b, err := os.ReadFile(s.log); err == nil && len(b) > 0 {
+				t.Logf("versitygw log:\n%s", b)
+			}
+		}
+	})
+	return s
+}
+
+// start runs versitygw (again) on the same address and directory.
+func (s *s3Server) start() {
+	s.t.Helper()
+	lf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer lf.Close()
+	cmd := exec.Command(s.bin, "--port", s.addr, "--access", s3Key, "--secret", s3Secret,
+		"--access-log", s.accessLog, "--quiet", "posix", s.root)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd, s.exited = cmd, make(chan struct{})
+	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(cmd, s.exited)
+	waitFor(s.t, 20*time.Second, "versitygw listening on "+s.addr, func() bool {
+		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+}
+
+// stop ends versitygw: the address then refuses connections.
+func (s *s3Server) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+}
+
+// bucket creates an empty bucket and returns the replica URL of path in it.
+func (s *s3Server) bucket(name string) string {
+	s.t.Helper()
+	if err := os.Mkdir(filepath.Join(s.root, name), 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.replicaURL(name, "litepaste")
+}
+
+func (s *s3Server) replicaURL(bucket, path string) string {
+	return fmt.Sprintf("s3://%s/%s?endpoint=http://%s&region=us-east-1", bucket, path, s.addr)
+}
+
+// credentials is the environment litestream needs for this server.
+func (s *s3Server) credentials() []string {
+	return []string{"LITESTREAM_ACCESS_KEY_ID=" + s3Key, "LITESTREAM_SECRET_ACCESS_KEY=" + s3Secret}
+}
+
+// objects lists the bucket's objects as "key size mtime" lines, sorted: two
+// equal listings mean nothing was written or deleted in between.
+func (s *s3Server) objects(bucket string) []string {
+	s.t.Helper()
+	var out []string
+	root := filepath.Join(s.root, bucket)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out = append(out, fmt.Sprintf("%s %d %d", rel, fi.Size(), fi.ModTime().UnixNano()))
+		return nil
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// contains reports whether any object of the bucket holds needle verbatim.
+// Litestream compresses pages with LZ4, which keeps random text intact.
+func (s *s3Server) contains(bucket string, needle []byte) bool {
+	found := false
+	_ = filepath.WalkDir(filepath.Join(s.root, bucket), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, needle) {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// requests counts the S3 operations on bucket in the access log, by name,
+// from line `from` on; it also returns the number of lines read.
+func (s *s3Server) requests(bucket string, from int) (map[string]int, int) {
+	s.t.Helper()
+	f, err := os.Open(s.accessLog)
+	if os.IsNotExist(err) {
+		return map[string]int{}, 0
+	} else if err != nil {
+		s.t.Fatal(err)
+	}
+	defer f.Close()
+	counts := map[string]int{}
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		n++
+		if n <= from {
+			continue
+		}
+		// owner bucket [date zone] ip requester request-id operation key ...
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 8 || fields[1] != bucket {
+			continue
+		}
+		counts[strings.TrimPrefix(fields[7], "s3_")]++
+	}
+	return counts, n
+}
