@@ -21,7 +21,7 @@ type container struct {
 	state   string // harness state directory
 	data    string // host directory mounted at /data
 	port    int
-	base    string // http://127.0.0.1:port
+	base    string    // http://127.0.0.1:port
 	started time.Time // when pid 1 started
 }
 
