@@ -1,0 +1,213 @@
+package deploytest_test
+
+import (
+	"path"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+const platformDockerfile = "deploy/platform/Dockerfile"
+
+// platformEntrypoint is the entrypoint of the image built for platforms that
+// keep PID 1 (Heroku, fly.io), checked to start the shipped launcher.
+func platformEntrypoint(t *testing.T) []string {
+	t.Helper()
+	ins := dockerInstructions(string(readFile(t, platformDockerfile)))
+	var entry []string
+	copied := set{}
+	for _, in := range ins {
+		word, rest, _ := strings.Cut(in, " ")
+		switch strings.ToUpper(word) {
+		case "ENTRYPOINT":
+			entry = execForm(strings.TrimSpace(rest))
+		case "COPY":
+			f := strings.Fields(rest)
+			if len(f) == 2 {
+				copied[f[1]] = true
+				readFile(t, f[0]) // the source is in the repository
+			}
+		}
+	}
+	if len(entry) == 0 || !copied[entry[0]] {
+		t.Fatalf("%s: entrypoint %q is not the launcher it copies in (%v)", platformDockerfile, entry, copied.sorted())
+	}
+	return entry
+}
+
+// TestPlatformLauncher checks that the launcher uses the image's own restore
+// step and config, which it must keep using as they change.
+func TestPlatformLauncher(t *testing.T) {
+	df := string(mustExist(t, "Dockerfile"))
+	platformEntrypoint(t)
+	start := string(readFile(t, "deploy/platform/start"))
+	etc := readTree(t, "etc/cont-init.d")
+	if len(etc) == 0 {
+		t.Fatal("etc/cont-init.d is empty: the launcher would start without restoring")
+	}
+	for _, want := range []string{"/etc/cont-init.d/", "S6_KEEP_ENV=1", "-config /etc/litestream.yml", "-exec litepaste"} {
+		if !strings.Contains(start, want) {
+			t.Errorf("deploy/platform/start does not contain %q", want)
+		}
+	}
+	for _, script := range etc {
+		if !strings.HasPrefix(script, "#!/command/with-contenv ") {
+			t.Errorf("a cont-init script does not start with with-contenv; the launcher relies on S6_KEEP_ENV=1 to pass the environment: %.60q", script)
+		}
+	}
+	if !strings.Contains(df, "COPY litestream.yml /etc/litestream.yml") {
+		t.Error("Dockerfile no longer copies litestream.yml to /etc/litestream.yml, where the launcher reads it")
+	}
+}
+
+// herokuStopGrace is fixed by Heroku: SIGTERM, then SIGKILL 30 s later.
+const herokuStopGrace = 30 * time.Second
+
+func TestHeroku(t *testing.T) {
+	img := loadImage(t)
+	checkStartsWithoutPID1(t, img, "Heroku", platformEntrypoint(t))
+	if need := img.stopNeeds + 5*time.Second; herokuStopGrace < need {
+		t.Errorf("a clean stop can take %v; Heroku allows %v", img.stopNeeds, herokuStopGrace)
+	}
+
+	section := readmeSection(t, "deploy")
+	build := commandLine(t, section, "docker build --platform linux/amd64 -f "+platformDockerfile)
+	if !strings.Contains(build, "registry.heroku.com/") {
+		t.Errorf("README: %q does not tag the image for Heroku's registry", build)
+	}
+	if scale := commandLine(t, section, "heroku ps:scale"); !strings.Contains(scale, "web=1") {
+		t.Errorf("README: %q; one web dyno only", scale)
+	}
+
+	config := commandLine(t, section, "heroku config:set")
+	vars := assignments(config)
+	checkEnvNames(t, img, "README's heroku config:set", vars.sorted())
+	checkReplicationProvided(t, img, "README's heroku config:set", vars)
+	if vars["PORT"] {
+		t.Error("README: heroku config:set sets PORT; Heroku assigns it to each dyno")
+	}
+	for _, n := range []string{"TRUSTED_PROXIES", "DB_PATH"} {
+		if !vars[n] {
+			t.Errorf("README: heroku config:set does not set %s", n)
+		}
+	}
+	// Heroku's filesystem does not outlive the dyno, and the dyno's user may not own
+	// the image's data directory: the database goes to /tmp.
+	if !strings.Contains(config, "DB_PATH=/tmp/") {
+		t.Errorf("README: %q: DB_PATH should be under /tmp on Heroku", config)
+	}
+}
+
+// flyConfig is the part of fly.toml this deployment uses; any other key fails
+// the decode, so a misspelt one cannot be silently ignored.
+type flyConfig struct {
+	App           string            `toml:"app"`
+	PrimaryRegion string            `toml:"primary_region"`
+	KillSignal    string            `toml:"kill_signal"`
+	KillTimeout   string            `toml:"kill_timeout"`
+	Env           map[string]string `toml:"env"`
+	Build         struct {
+		Dockerfile string `toml:"dockerfile"`
+	} `toml:"build"`
+	Deploy struct {
+		Strategy string `toml:"strategy"`
+	} `toml:"deploy"`
+	Mounts      []map[string]any `toml:"mounts"`
+	HTTPService struct {
+		InternalPort       int    `toml:"internal_port"`
+		ForceHTTPS         bool   `toml:"force_https"`
+		AutoStopMachines   string `toml:"auto_stop_machines"`
+		AutoStartMachines  bool   `toml:"auto_start_machines"`
+		MinMachinesRunning int    `toml:"min_machines_running"`
+		Checks             []struct {
+			GracePeriod string `toml:"grace_period"`
+			Interval    string `toml:"interval"`
+			Timeout     string `toml:"timeout"`
+			Method      string `toml:"method"`
+			Path        string `toml:"path"`
+		} `toml:"checks"`
+	} `toml:"http_service"`
+	VM []struct {
+		Size   string `toml:"size"`
+		Memory string `toml:"memory"`
+	} `toml:"vm"`
+}
+
+func TestFly(t *testing.T) {
+	img := loadImage(t)
+	var cfg flyConfig
+	md, err := toml.Decode(string(readFile(t, "deploy/fly/fly.toml")), &cfg)
+	if err != nil {
+		t.Fatalf("fly.toml: %v", err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Fatalf("fly.toml: keys this deployment does not know: %v", u)
+	}
+
+	if cfg.Build.Dockerfile != platformDockerfile {
+		t.Errorf("fly.toml: builds %q; fly.io keeps PID 1, so it must build %s", cfg.Build.Dockerfile, platformDockerfile)
+	}
+	checkStartsWithoutPID1(t, img, "fly.io", platformEntrypoint(t))
+
+	hs := cfg.HTTPService
+	if hs.InternalPort != img.port {
+		t.Errorf("fly.toml: internal_port %d, want the image's port %d", hs.InternalPort, img.port)
+	}
+	if v, ok := cfg.Env["PORT"]; ok && v != strconv.Itoa(img.port) {
+		t.Errorf("fly.toml: PORT=%s, but internal_port is %d", v, hs.InternalPort)
+	}
+	if len(hs.Checks) == 0 {
+		t.Error("fly.toml: no HTTP check")
+	}
+	for _, c := range hs.Checks {
+		if c.Path != readyPath || !img.routes[c.Path] {
+			t.Errorf("fly.toml: check path %q; want %s, which the server serves", c.Path, readyPath)
+		}
+	}
+
+	if cfg.KillSignal != img.stopSignal {
+		t.Errorf("fly.toml: kill_signal %q; the image stops on %s", cfg.KillSignal, img.stopSignal)
+	}
+	kill, err := time.ParseDuration(cfg.KillTimeout)
+	if err != nil {
+		t.Fatalf("fly.toml: kill_timeout %q: %v", cfg.KillTimeout, err)
+	}
+	if need := img.stopNeeds + 5*time.Second; kill < need {
+		t.Errorf("fly.toml: kill_timeout %v; a clean stop can take %v, want at least %v", kill, img.stopNeeds, need)
+	}
+
+	switch cfg.Deploy.Strategy {
+	case "rolling", "immediate":
+	default:
+		t.Errorf("fly.toml: deploy strategy %q; bluegreen and canary run a second Machine beside the first", cfg.Deploy.Strategy)
+	}
+	if hs.MinMachinesRunning > 1 {
+		t.Errorf("fly.toml: min_machines_running %d; one Machine only", hs.MinMachinesRunning)
+	}
+	for _, m := range cfg.Mounts {
+		if d, _ := m["destination"].(string); path.Clean(d) == img.dataDir {
+			t.Errorf("fly.toml: mounts a volume on %s; fly.io mounts volumes as root, where the image's user cannot write", d)
+		}
+	}
+
+	var names []string
+	for k := range cfg.Env {
+		names = append(names, k)
+	}
+	checkEnvNames(t, img, "fly.toml [env]", names)
+	for _, n := range replicationVars {
+		if _, ok := cfg.Env[n]; ok {
+			t.Errorf("fly.toml: %s is in [env], in plain text; it belongs in fly secrets", n)
+		}
+	}
+	section := readmeSection(t, "deploy")
+	if d := commandLine(t, section, "fly deploy"); !strings.Contains(d, "--ha=false") || !strings.Contains(d, "--local-only") {
+		t.Errorf("README: %q; want --local-only (the build starts from the local image) and --ha=false (one Machine)", d)
+	}
+	secrets := assignments(commandLine(t, section, "fly secrets set"))
+	checkEnvNames(t, img, "README's fly secrets set", secrets.sorted())
+	checkReplicationProvided(t, img, "README's fly secrets set", secrets)
+}
