@@ -47,7 +47,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	logs := newLogBuffer(stderr, 100*time.Millisecond)
+	defer logs.Close()
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 
 	store, err := sqlite.Open(ctx, cfg.dbPath)
 	if err != nil {
@@ -104,6 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.dbPath)
+	logs.flush()
 	if err := signalReady(cfg.readyFD); err != nil {
 		log.Warn("readiness notification", "err", err)
 	}

@@ -26,11 +26,24 @@ const ChunkSize = 1 << 20
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
 // Store is a paste store on one SQLite file: one writer connection (SQLite
-// allows one writer at a time anyway) and a small pool of readers.
+// allows one writer at a time anyway), a small pool of readers, and a cache
+// of small recent pastes.
 type Store struct {
-	w *sql.DB
-	r *sql.DB
+	w       *sql.DB
+	r       *sql.DB
+	cache   *cache
+	inserts chan insertRequest
+	stopped chan struct{}
+	// Prepared once on the writer connection, used by every batch.
+	insertPaste *sql.Stmt
+	insertChunk *sql.Stmt
 }
+
+// Cache sizes: small pastes only, a few MiB in all.
+const (
+	cacheBytes    = 4 << 20
+	cacheMaxEntry = 64 << 10
+)
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -56,7 +69,27 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &Store{w: w, r: r}, nil
+	insertPaste, err := w.PrepareContext(ctx,
+		`INSERT INTO pastes (id, size, etag, head, created_at, expires_at, delete_token_hash)
+		 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return nil, errors.Join(err, r.Close(), w.Close())
+	}
+	insertChunk, err := w.PrepareContext(ctx, `INSERT INTO paste_chunks (paste_id, seq, data) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, errors.Join(err, r.Close(), w.Close())
+	}
+	s := &Store{
+		insertPaste: insertPaste,
+		insertChunk: insertChunk,
+		w:           w,
+		r:           r,
+		cache:       newCache(cacheBytes, cacheMaxEntry),
+		inserts:     make(chan insertRequest, maxBatch),
+		stopped:     make(chan struct{}),
+	}
+	go s.writeLoop()
+	return s, nil
 }
 
 // dsn puts every pragma in the connection string, so each pooled connection
@@ -78,8 +111,11 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Close closes both pools.
+// Close finishes queued writes, then closes both pools. No Insert may be
+// running or start once Close is called.
 func (s *Store) Close() error {
+	close(s.inserts)
+	<-s.stopped
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -88,47 +124,31 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
 
 // Insert stores p. It returns paste.ErrIDCollision if p.ID is taken.
-func (s *Store) Insert(ctx context.Context, p paste.Paste) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
+// Concurrent inserts share one transaction (see writeLoop), so the cost of a
+// commit is paid once per batch rather than once per paste.
+func (s *Store) Insert(ctx context.Context, p paste.Paste) error {
+	req := insertRequest{p: p, done: make(chan error, 1)}
+	select {
+	case s.inserts <- req:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	var expires any
-	if !p.Expires.IsZero() {
-		expires = formatTime(p.Expires)
+	// Once queued the write happens; wait for its verdict whatever ctx says.
+	if err := <-req.done; err != nil {
+		return err
 	}
-	head := p.Body[:min(len(p.Body), ChunkSize)]
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO pastes (id, size, etag, head, created_at, expires_at, delete_token_hash)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		string(p.ID), len(p.Body), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash)
-	if err != nil {
-		var se sqlite3.Error
-		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
-			return paste.ErrIDCollision
-		}
-		return translate(err)
-	}
-	for seq, off := 1, ChunkSize; off < len(p.Body); seq, off = seq+1, off+ChunkSize {
-		chunk := p.Body[off:min(len(p.Body), off+ChunkSize)]
-		if _, err = tx.ExecContext(ctx,
-			`INSERT INTO paste_chunks (paste_id, seq, data) VALUES (?, ?, ?)`, string(p.ID), seq, chunk); err != nil {
-			return translate(err)
-		}
-	}
-	if err = tx.Commit(); err != nil {
-		return translate(err)
-	}
+	s.cache.put(p)
 	return nil
 }
 
 // Get returns the paste unless it is missing or expired at now.
-func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, error) {
+func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (_ paste.Paste, err error) {
+	if p, ok := s.cache.get(id); ok {
+		if p.Expired(now) {
+			return paste.Paste{}, paste.ErrNotFound
+		}
+		return p, nil
+	}
 	var (
 		e       paste.Paste
 		size    int
@@ -136,7 +156,7 @@ func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (paste.Past
 		created string
 		expires sql.NullString
 	)
-	err := s.r.QueryRowContext(ctx,
+	err = s.r.QueryRowContext(ctx,
 		`SELECT size, etag, head, created_at, expires_at FROM pastes
 		 WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`,
 		string(id), formatTime(now)).Scan(&size, &e.ETag, &head, &created, &expires)
@@ -147,6 +167,11 @@ func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (paste.Past
 		return paste.Paste{}, translate(err)
 	}
 	e.ID = id
+	defer func() {
+		if err == nil {
+			s.cache.put(e)
+		}
+	}()
 	if e.Created, err = parseTime(created); err != nil {
 		return paste.Paste{}, fmt.Errorf("paste %s: created_at: %w", id, err)
 	}
@@ -220,6 +245,7 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 	if err = tx.Commit(); err != nil {
 		return translate(err)
 	}
+	s.cache.remove(id)
 	return nil
 }
 

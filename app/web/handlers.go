@@ -1,11 +1,11 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -167,6 +167,8 @@ func (s *Server) pasteURL(c echo.Context, id paste.ID) string {
 // can still be deleted or expire.
 const pasteMaxAge = time.Hour
 
+var pasteCacheValue = []string{"public, max-age=" + strconv.Itoa(int(pasteMaxAge/time.Second)) + ", immutable"}
+
 func (s *Server) getPaste(c echo.Context) error {
 	id, err := paste.ParseID(c.Param("id"))
 	if err != nil {
@@ -182,19 +184,41 @@ func (s *Server) getPaste(c echo.Context) error {
 		return err
 	}
 	s.obs.Lookup(true)
-	maxAge := pasteMaxAge
-	if !p.Expires.IsZero() {
-		maxAge = min(maxAge, p.Expires.Sub(now))
-	}
 	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, textPlain)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second))+", immutable")
-	h.Set("ETag", p.ETag)
-	if !p.Expires.IsZero() {
-		h.Set("X-Paste-Expires", p.Expires.Format(time.RFC3339))
+	h[hdrContentType] = textPlainValue
+	h[hdrETag] = []string{p.ETag}
+	if p.Expires.IsZero() {
+		h[hdrCacheControl] = pasteCacheValue
+	} else {
+		maxAge := min(pasteMaxAge, p.Expires.Sub(now))
+		h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(int(maxAge/time.Second)) + ", immutable"}
+		h["X-Paste-Expires"] = []string{p.Expires.Format(time.RFC3339)}
 	}
-	http.ServeContent(c.Response(), c.Request(), "", p.Created, bytes.NewReader(p.Body))
-	return nil
+	if etagMatches(c.Request().Header.Get("If-None-Match"), p.ETag) {
+		delete(h, hdrContentType)
+		return c.NoContent(http.StatusNotModified)
+	}
+	h[hdrContentLength] = []string{strconv.Itoa(len(p.Body))}
+	c.Response().WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err = c.Response().Write(p.Body)
+	return err
+}
+
+// etagMatches implements If-None-Match for one strong tag.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) deletePaste(c echo.Context) error {

@@ -53,21 +53,26 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		h["X-Content-Type-Options"] = nosniffValue
+		h["Referrer-Policy"] = noReferrer
+		h["Content-Security-Policy"] = sandboxCSP
 		return next(c)
 	}
 }
 
 // cors lets any site upload and read pastes from the browser, as LogPaste
 // does; nothing here relies on cookies, so the wildcard origin is safe.
+// Only browsers send Origin, so other clients are spared the headers.
 func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Method != http.MethodOptions && req.Header.Get("Origin") == "" {
+			return next(c)
+		}
 		h := c.Response().Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "X-Delete-Token, X-Paste-Expires, Retry-After, ETag")
-		if c.Request().Method == http.MethodOptions {
+		h["Access-Control-Allow-Origin"] = anyOrigin
+		h["Access-Control-Expose-Headers"] = exposedHeaders
+		if req.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, OPTIONS")
 			h.Set("Access-Control-Allow-Headers", "Content-Type, X-Delete-Token, X-Expires")
 			h.Set("Access-Control-Max-Age", "86400")

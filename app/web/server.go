@@ -127,6 +127,24 @@ func (nopObserver) Request(string, string, int, time.Duration) {}
 // textPlain is the type of every plain answer, pastes included.
 const textPlain = "text/plain; charset=utf-8"
 
+// Header names and values set on hot paths: assigned to the header map
+// directly, already canonical, so no request pays to build them.
+const (
+	hdrContentType   = "Content-Type"
+	hdrContentLength = "Content-Length"
+	hdrETag          = "Etag"
+	hdrCacheControl  = "Cache-Control"
+)
+
+var (
+	textPlainValue = []string{textPlain}
+	nosniffValue   = []string{"nosniff"}
+	noReferrer     = []string{"no-referrer"}
+	sandboxCSP     = []string{"default-src 'none'; sandbox"}
+	anyOrigin      = []string{"*"}
+	exposedHeaders = []string{"X-Delete-Token, X-Paste-Expires, Retry-After, Etag"}
+)
+
 func text(c echo.Context, code int, msg string) error {
 	return c.Blob(code, textPlain, []byte(msg))
 }

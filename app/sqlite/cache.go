@@ -1,0 +1,70 @@
+package sqlite
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/litepaste/litepaste/app/paste"
+)
+
+// cache keeps recently written or read small pastes in memory. Pastes never
+// change and this process is the database's only writer, so an entry stays
+// right until the paste is deleted here (deletions evict it) or expires
+// (readers check the expiry on every hit).
+type cache struct {
+	mu       sync.Mutex
+	capacity int
+	maxEntry int
+	used     int
+	order    *list.List // front = most recently used
+	entries  map[paste.ID]*list.Element
+}
+
+func newCache(capacity, maxEntry int) *cache {
+	return &cache{capacity: capacity, maxEntry: maxEntry, order: list.New(), entries: map[paste.ID]*list.Element{}}
+}
+
+func cost(p paste.Paste) int { return len(p.Body) + 256 }
+
+func (c *cache) get(id paste.ID) (paste.Paste, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.entries[id]
+	if !ok {
+		return paste.Paste{}, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(paste.Paste), true
+}
+
+func (c *cache) put(p paste.Paste) {
+	if c.capacity <= 0 || len(p.Body) > c.maxEntry {
+		return
+	}
+	p.DeleteTokenHash = nil // never needed by readers
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[p.ID]; ok {
+		c.order.MoveToFront(el)
+		return
+	}
+	c.entries[p.ID] = c.order.PushFront(p)
+	c.used += cost(p)
+	for c.used > c.capacity {
+		c.removeLocked(c.order.Back())
+	}
+}
+
+func (c *cache) remove(id paste.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[id]; ok {
+		c.removeLocked(el)
+	}
+}
+
+func (c *cache) removeLocked(el *list.Element) {
+	p := c.order.Remove(el).(paste.Paste)
+	delete(c.entries, p.ID)
+	c.used -= cost(p)
+}
