@@ -104,7 +104,7 @@ USER litepaste:litepaste
 
 # /readyz answers 200 only while the database is readable and writable.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --start-interval=2s --retries=3 \
-    CMD wget -q -T 4 -O /dev/null "http://127.0.0.1:${PORT}/readyz" || exit 1
+    CMD wget -q -O /dev/null "http://127.0.0.1:${PORT}/readyz" || exit 1
 
 # s6-overlay's /init must be PID 1: no shell in front of it, no --init.
 ENTRYPOINT ["/init"]
