@@ -8,41 +8,53 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"sigs.k8s.io/yaml"
 )
 
-const platformDockerfile = "deploy/platform/Dockerfile"
+const (
+	platformDir        = "deploy/platform"
+	platformDockerfile = platformDir + "/Dockerfile"
+)
 
-// platformEntrypoint is the entrypoint of the image built for platforms that
-// keep PID 1 (Heroku, fly.io), checked to start the shipped launcher.
-func platformEntrypoint(t *testing.T) []string {
+// platformCommand is what the image built for platforms that keep PID 1
+// (Heroku, fly.io) runs: ENTRYPOINT and CMD together, checked to be the
+// launcher it copies from its build context, deploy/platform.
+func platformCommand(t *testing.T) []string {
 	t.Helper()
-	ins := dockerInstructions(string(readFile(t, platformDockerfile)))
-	var entry []string
+	var entry, cmd []string
 	copied := set{}
-	for _, in := range ins {
+	for _, in := range dockerInstructions(string(readFile(t, platformDockerfile))) {
 		word, rest, _ := strings.Cut(in, " ")
+		rest = strings.TrimSpace(rest)
 		switch strings.ToUpper(word) {
 		case "ENTRYPOINT":
-			entry = execForm(strings.TrimSpace(rest))
+			entry = execForm(rest)
+		case "CMD":
+			cmd = execForm(rest)
 		case "COPY":
 			f := strings.Fields(rest)
-			if len(f) == 2 {
-				copied[f[1]] = true
-				readFile(t, f[0]) // the source is in the repository
+			if len(f) != 2 {
+				t.Fatalf("%s: COPY %s: want one source and one destination", platformDockerfile, rest)
 			}
+			readFile(t, path.Join(platformDir, f[0])) // the source is in the build context
+			copied.add(f[1])
 		}
 	}
-	if len(entry) == 0 || !copied[entry[0]] {
-		t.Fatalf("%s: entrypoint %q is not the launcher it copies in (%v)", platformDockerfile, entry, copied.sorted())
+	if len(entry) != 0 {
+		t.Errorf("%s: ENTRYPOINT %q; it must be cleared, or platforms that run the CMD alone skip it", platformDockerfile, entry)
 	}
-	return entry
+	full := append(entry, cmd...)
+	if len(full) == 0 || !copied[full[0]] {
+		t.Fatalf("%s: the command %q is not the launcher it copies in (%v)", platformDockerfile, full, copied.sorted())
+	}
+	return full
 }
 
 // TestPlatformLauncher checks that the launcher uses the image's own restore
 // step and config, which it must keep using as they change.
 func TestPlatformLauncher(t *testing.T) {
 	df := string(mustExist(t, "Dockerfile"))
-	platformEntrypoint(t)
+	platformCommand(t)
 	start := string(readFile(t, "deploy/platform/start"))
 	etc := readTree(t, "etc/cont-init.d")
 	if len(etc) == 0 {
@@ -68,16 +80,17 @@ const herokuStopGrace = 30 * time.Second
 
 func TestHeroku(t *testing.T) {
 	img := loadImage(t)
-	checkStartsWithoutPID1(t, img, "Heroku", platformEntrypoint(t))
+	checkStartsWithoutPID1(t, img, "Heroku", platformCommand(t))
 	if need := img.stopNeeds + 5*time.Second; herokuStopGrace < need {
 		t.Errorf("a clean stop can take %v; Heroku allows %v", img.stopNeeds, herokuStopGrace)
 	}
 
 	section := readmeSection(t, "deploy")
-	build := commandLine(t, section, "docker build --platform linux/amd64 -f "+platformDockerfile)
-	if !strings.Contains(build, "registry.heroku.com/") {
-		t.Errorf("README: %q does not tag the image for Heroku's registry", build)
+	build := commandLine(t, section, "docker build --platform linux/amd64 -t registry.heroku.com/")
+	if !strings.HasSuffix(build, " "+platformDir) {
+		t.Errorf("README: %q does not build %s", build, platformDir)
 	}
+	checkHerokuYML(t)
 	if scale := commandLine(t, section, "heroku ps:scale"); !strings.Contains(scale, "web=1") {
 		t.Errorf("README: %q; one web dyno only", scale)
 	}
@@ -109,10 +122,7 @@ type flyConfig struct {
 	KillSignal    string            `toml:"kill_signal"`
 	KillTimeout   string            `toml:"kill_timeout"`
 	Env           map[string]string `toml:"env"`
-	Build         struct {
-		Dockerfile string `toml:"dockerfile"`
-	} `toml:"build"`
-	Deploy struct {
+	Deploy        struct {
 		Strategy string `toml:"strategy"`
 	} `toml:"deploy"`
 	Mounts      []map[string]any `toml:"mounts"`
@@ -147,10 +157,7 @@ func TestFly(t *testing.T) {
 		t.Fatalf("fly.toml: keys this deployment does not know: %v", u)
 	}
 
-	if cfg.Build.Dockerfile != platformDockerfile {
-		t.Errorf("fly.toml: builds %q; fly.io keeps PID 1, so it must build %s", cfg.Build.Dockerfile, platformDockerfile)
-	}
-	checkStartsWithoutPID1(t, img, "fly.io", platformEntrypoint(t))
+	checkStartsWithoutPID1(t, img, "fly.io", platformCommand(t))
 
 	hs := cfg.HTTPService
 	if hs.InternalPort != img.port {
@@ -204,10 +211,43 @@ func TestFly(t *testing.T) {
 		}
 	}
 	section := readmeSection(t, "deploy")
-	if d := commandLine(t, section, "fly deploy"); !strings.Contains(d, "--ha=false") || !strings.Contains(d, "--local-only") {
-		t.Errorf("README: %q; want --local-only (the build starts from the local image) and --ha=false (one Machine)", d)
+	// fly.io keeps PID 1: what it deploys must be the launcher image, built on the local image.
+	want := "fly deploy " + platformDir + " --config deploy/fly/fly.toml --local-only --ha=false"
+	if d := commandLine(t, section, "fly deploy"); d != want {
+		t.Errorf("README: %q; want %q", d, want)
 	}
 	secrets := assignments(commandLine(t, section, "fly secrets set"))
 	checkEnvNames(t, img, "README's fly secrets set", secrets.sorted())
 	checkReplicationProvided(t, img, "README's fly secrets set", secrets)
+}
+
+// herokuYML is heroku.yml as this deployment uses it; other keys fail the decode.
+type herokuYML struct {
+	Build struct {
+		Docker map[string]string `json:"docker"`
+		Config map[string]string `json:"config"`
+	} `json:"build"`
+}
+
+// checkHerokuYML: git-push builds make the launcher image (Heroku builds in the
+// Dockerfile's directory and passes build.config as build arguments) and leave
+// its command alone.
+func checkHerokuYML(t *testing.T) {
+	t.Helper()
+	var hy herokuYML
+	if err := yaml.UnmarshalStrict(readFile(t, "deploy/heroku/heroku.yml"), &hy); err != nil {
+		t.Fatalf("deploy/heroku/heroku.yml: %v (a run section would replace the launcher)", err)
+	}
+	if web := hy.Build.Docker["web"]; web != platformDockerfile {
+		t.Errorf("heroku.yml: web builds %q, want %s", web, platformDockerfile)
+	}
+	if len(hy.Build.Docker) != 1 {
+		t.Errorf("heroku.yml: builds %v; one web process only", hy.Build.Docker)
+	}
+	if hy.Build.Config["BASE"] == "" {
+		t.Error("heroku.yml: no BASE: Heroku's builder has no local litepaste image to start from")
+	}
+	if !strings.Contains(string(readFile(t, platformDockerfile)), "ARG BASE") {
+		t.Errorf("%s does not take BASE", platformDockerfile)
+	}
 }
