@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build tools test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy check bench demo run clean
+.PHONY: all build tools screenshots test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy check bench demo run clean
 
 all: check test
 
@@ -50,11 +50,17 @@ test-dockerfile:
 test-deploy:
 	cd deploy/test && go test -count=1 ./...
 
+# Every Go module of the repository (the app and each test module with its own go.mod).
+MODULES := . test/system test/browser test/dockerfile deploy/test bench
+
 check: $(BIN)/staticcheck
-	@out=$$(gofmt -l app test deploy 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	go vet ./...
-	$(BIN)/staticcheck ./...
-	shellcheck $$(grep -rlE '^#!.*(sh|bash)' etc test/system/*.sh .ci 2>/dev/null)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@set -e; for m in $(MODULES); do echo "vet + staticcheck: $$m"; (cd $$m && go vet ./... && $(BIN)/staticcheck ./...); done
+	shellcheck $$(git ls-files | xargs grep -lE '^#!.*(sh|bash)' 2>/dev/null | grep -v '\.go$$')
+
+# Re-render docs/screenshot*.png from the real page in headless Chromium.
+screenshots: build
+	cd test/browser && LITEPASTE_BIN=$(BIN)/litepaste UPDATE_SCREENSHOTS=1 go test -count=1 -run Screenshots ./...
 
 bench: build $(BIN)/litestream $(BIN)/versitygw
 	bench/run.sh
