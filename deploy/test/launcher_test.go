@@ -85,11 +85,10 @@ exec "$@"
 	start = write("start", rewrite(string(readFile(t, "deploy/platform/start"))), 0o755)
 
 	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, p := range map[string]string{"litepaste": tl.litepaste, "litestream": tl.litestream} {
-		write(filepath.Join("bin", name), "", 0o755)
-		if err := os.Remove(filepath.Join(bin, name)); err != nil {
-			t.Fatal(err)
-		}
 		if err := os.Symlink(p, filepath.Join(bin, name)); err != nil {
 			t.Fatal(err)
 		}

@@ -81,3 +81,25 @@ func (s set) sorted() []string {
 	sort.Strings(out)
 	return out
 }
+
+// commandLine is the README line (with its continuations) that starts with prefix.
+func commandLine(t *testing.T, text, prefix string) string {
+	t.Helper()
+	joined := regexp.MustCompile(`\\\n\s*`).ReplaceAllString(text, "")
+	for _, line := range strings.Split(joined, "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	t.Errorf("README: no command starting with %q", prefix)
+	return ""
+}
+
+// assignments are the NAME=value words of a command line.
+func assignments(line string) set {
+	out := set{}
+	for _, m := range regexp.MustCompile(`(?:^|\s)([A-Z][A-Z0-9_]*)=`).FindAllStringSubmatch(line, -1) {
+		out.add(m[1])
+	}
+	return out
+}
