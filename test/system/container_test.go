@@ -33,7 +33,7 @@ func runContainer(t *testing.T, ts *toolset, name, data string, env ...string) *
 		state: filepath.Join(t.TempDir(), "state-"+name)}
 	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
 	args := []string{"run", "-d", "--state", c.state, "-u", imageUser, "-v", data + ":/data",
-		"-e", "PORT=" + itoa(c.port), "-e", hostCABundle}
+		"-e", "PORT=" + itoa(c.port), "-e", hostCABundle, "-e", "HOME=/data"}
 	for _, e := range append(append([]string{}, imageEnv...), env...) {
 		args = append(args, "-e", e)
 	}

@@ -379,8 +379,15 @@ pid_of() { [ -s "$1/pid" ] || die "no pid in $1"; cat "$1/pid"; }
 
 cmd_exec() {
   local state=$1; shift
+  # as docker exec: the image's USER (s6's event fifos belong to it)
+  local user drop=()
+  user=$(cat "$state/user")
+  if [ -n "$user" ]; then
+    local uid=${user%%:*} gid=${user#*:}; [ "$gid" != "$user" ] || gid=$uid
+    drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups)
+  fi
   # -w enters pid 1's cwd; env -C / then starts at the container's root.
-  nsenter -t "$(pid_of "$state")" -m -p -r -w -- \
+  nsenter -t "$(pid_of "$state")" -m -p -r -w -- ${drop[@]+"${drop[@]}"} \
     /usr/bin/env -i -C / PATH="/command:$HARNESS_PATH_DEFAULT" "$@"
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -108,11 +109,11 @@ func httpStatus(url string) int {
 	return resp.StatusCode
 }
 
-// marker returns random text, unique and incompressible, to find in a bucket.
+// marker returns a prefix, a colon and 64 random characters, to find in a bucket.
 func marker(prefix string) []byte {
-	b := make([]byte, 24)
+	b := make([]byte, 48)
 	_, _ = rand.Read(b)
-	return []byte(prefix + "-" + base64.RawURLEncoding.EncodeToString(b))
+	return []byte(prefix + ":" + base64.RawURLEncoding.EncodeToString(b))
 }
 
 // body returns about n bytes of varied content (text lines, UTF-8, a NUL,
@@ -150,6 +151,7 @@ func serveFile(t *testing.T, ts *toolset, dbPath string) string {
 	cmd.Env = append(os.Environ(), "DB_PATH="+dbPath, "PORT="+itoa(port))
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

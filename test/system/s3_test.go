@@ -67,6 +67,7 @@ func (s *s3Server) start() {
 	cmd := exec.Command(s.bin, "--port", s.addr, "--access", s3Key, "--secret", s3Secret,
 		"--access-log", s.accessLog, "--quiet", "posix", s.root)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -140,16 +141,29 @@ func (s *s3Server) objects(bucket string) []string {
 	return out
 }
 
-// contains reports whether any object of the bucket holds needle verbatim.
-// Litestream compresses pages with LZ4, which keeps random text intact.
-func (s *s3Server) contains(bucket string, needle []byte) bool {
+// hasMarker reports whether the bucket holds a marker made by marker().
+// Litestream compresses pages with LZ4: random text stays literal, except
+// where a few bytes happen to repeat earlier data, so any of the four
+// 16-character quarters of the random part found verbatim will do.
+func (s *s3Server) hasMarker(bucket string, m []byte) bool {
+	random := m[bytes.LastIndexByte(m, ':')+1:]
+	var parts [][]byte
+	for i := 0; i+16 <= len(random); i += 16 {
+		parts = append(parts, random[i:i+16])
+	}
 	found := false
 	_ = filepath.WalkDir(filepath.Join(s.root, bucket), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || found {
 			return nil
 		}
-		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, needle) {
-			found = true
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		for _, part := range parts {
+			if bytes.Contains(b, part) {
+				found = true
+			}
 		}
 		return nil
 	})
