@@ -11,15 +11,15 @@ import (
 
 // stage holds the facts of one Dockerfile stage that a platform sees at run time.
 type stage struct {
-	env        map[string]string
-	args       map[string]string
-	port       int
-	user       string
-	uid        int64
-	entrypoint []string
-	stopSignal string
-	healthPath string
-	runs       []string
+	env        map[string]string // ENV
+	args       map[string]string // ARG values in scope
+	port       int               // the first EXPOSE
+	user       string            // USER
+	uid        int64             // numeric uid of USER
+	entrypoint []string          // ENTRYPOINT
+	stopSignal string            // STOPSIGNAL, SIGTERM when unset
+	checkPath  string            // the local path HEALTHCHECK asks for, if it names one
+	runs       []string          // RUN commands, to find where USER is created
 }
 
 func (s stage) clone() stage {
@@ -129,9 +129,9 @@ func applyInstruction(t *testing.T, s *stage, word, rest string) {
 			s.stopSignal = "SIG" + s.stopSignal
 		}
 	case "HEALTHCHECK":
-		s.healthPath = ""
+		s.checkPath = ""
 		if m := localURLPath.FindStringSubmatch(rest); m != nil {
-			s.healthPath = m[1]
+			s.checkPath = m[1]
 		}
 	case "RUN":
 		s.runs = append(s.runs, rest)
@@ -324,7 +324,7 @@ ENTRYPOINT ["/init"]
 		{"uid", got.uid, int64(10001)},
 		{"entrypoint", got.entrypoint, []string{"/init"}},
 		{"stop signal", got.stopSignal, "SIGTERM"},
-		{"health path", got.healthPath, "/healthz"},
+		{"health path", got.checkPath, "/healthz"},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -19,17 +19,11 @@ import (
 // image is what the deploy material has to agree with, read from the files
 // that build the image and the server, never restated by hand.
 type image struct {
-	port       int               // EXPOSE of the final stage
-	env        map[string]string // ENV of the final stage
-	user       string            // USER of the final stage
-	uid        int64             // numeric uid of that user
-	entrypoint []string          // ENTRYPOINT of the final stage
-	stopSignal string            // STOPSIGNAL, SIGTERM when unset
-	healthPath string            // the path the HEALTHCHECK asks for, if it names one
-	dataDir    string            // directory of DB_PATH
-	routes     set               // GET paths the server registers
-	reads      set               // environment names the image reads
-	stopNeeds  time.Duration     // upper bound of a clean stop
+	stage                   // the Dockerfile's final stage
+	dataDir   string        // directory of DB_PATH
+	routes    set           // GET paths the server registers
+	reads     set           // environment names the image reads
+	stopNeeds time.Duration // upper bound of a clean stop
 }
 
 // s6-overlay's own settings that the deploy material may set.
@@ -50,21 +44,13 @@ const (
 
 func loadImage(t *testing.T) image {
 	t.Helper()
-	df := parseDockerfile(t, string(mustExist(t, "Dockerfile")))
+	img := image{
+		stage:  parseDockerfile(t, string(mustExist(t, "Dockerfile"))),
+		routes: serverRoutes(t),
+		reads:  set{},
+	}
 	ls := string(mustExist(t, "litestream.yml"))
 	etc := readTree(t, "etc")
-
-	img := image{
-		port:       df.port,
-		env:        df.env,
-		user:       df.user,
-		uid:        df.uid,
-		entrypoint: df.entrypoint,
-		stopSignal: df.stopSignal,
-		healthPath: df.healthPath,
-		routes:     serverRoutes(t),
-		reads:      set{},
-	}
 	if img.port == 0 {
 		t.Fatal("Dockerfile: no EXPOSE in the final stage")
 	}

@@ -329,8 +329,8 @@ func checkProbes(t *testing.T, img image, c corev1.Container) {
 			t.Errorf("%s: port %d, want %d", p.name, got, img.port)
 		}
 	}
-	if img.healthPath != "" && img.healthPath != healthPath && img.healthPath != readyPath {
-		t.Errorf("the image's HEALTHCHECK asks for %s; the probes use %s and %s", img.healthPath, healthPath, readyPath)
+	if img.checkPath != "" && img.checkPath != healthPath && img.checkPath != readyPath {
+		t.Errorf("the image's HEALTHCHECK asks for %s; the probes use %s and %s", img.checkPath, healthPath, readyPath)
 	}
 }
 
