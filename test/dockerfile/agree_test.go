@@ -264,7 +264,7 @@ func TestEnv(t *testing.T) {
 	for _, m := range varRef.FindAllStringSubmatch(readers.String(), -1) {
 		used[m[1]] = true
 	}
-	appFlags := string(mustRead(t, "app/config.go"))
+	server := serverSource(t)
 	for k := range e {
 		switch {
 		case k == "PATH":
@@ -272,7 +272,7 @@ func TestEnv(t *testing.T) {
 			if !slices.Contains(s6Vars, k) {
 				t.Errorf("ENV %s: s6-overlay has no such setting (it would be ignored silently)", k)
 			}
-		case !used[k] && !strings.Contains(appFlags, strconv.Quote(k)):
+		case !used[k] && !strings.Contains(server, strconv.Quote(k)):
 			t.Errorf("ENV %s: neither etc/, litestream.yml, the health check nor the server reads it", k)
 		}
 	}
@@ -463,8 +463,8 @@ func TestHealthcheck(t *testing.T) {
 	if p := m[3]; p != "/healthz" && p != "/readyz" {
 		t.Errorf("HEALTHCHECK asks %s, want /healthz or /readyz", p)
 	}
-	if routes := string(mustRead(t, "app/web/routes.go")); !strings.Contains(routes, strconv.Quote(m[3])) {
-		t.Errorf("HEALTHCHECK asks %s, which app/web/routes.go does not serve", m[3])
+	if !strings.Contains(serverSource(t), strconv.Quote(m[3])) {
+		t.Errorf("HEALTHCHECK asks %s, which the server's code (app/) never names", m[3])
 	}
 	if tool := strings.Fields(cmd)[0]; tool != "wget" || !strings.HasPrefix(baseRepo(t, final), "docker.io/library/alpine") {
 		t.Errorf("HEALTHCHECK runs %s on %s: only busybox's wget on Alpine is known to be there", tool, final.BaseName)

@@ -163,6 +163,18 @@ func (bc *buildContext) under(rel string) []string {
 	return out
 }
 
+// serverSource joins the server's Go files (app/, without tests).
+func serverSource(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, f := range mustContext(t).under("app") {
+		if strings.HasSuffix(f, ".go") && !strings.HasSuffix(f, "_test.go") {
+			b.Write(mustRead(t, f))
+		}
+	}
+	return b.String()
+}
+
 // script is an executable text file of etc/.
 type script struct {
 	rel   string   // path in the repository
