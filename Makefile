@@ -47,8 +47,8 @@ test-system: build $(BIN)/litestream $(BIN)/versitygw
 test-dockerfile:
 	cd test/dockerfile && go test -count=1 ./...
 
-test-deploy:
-	cd deploy/test && go test -count=1 ./...
+test-deploy: build $(BIN)/litestream $(BIN)/versitygw
+	cd deploy/test && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw go test -count=1 ./...
 
 # Every Go module of the repository (the app and each test module with its own go.mod).
 MODULES := . test/system test/browser test/dockerfile deploy/test bench
