@@ -29,6 +29,7 @@ type config struct {
 	metricsAddr    string
 	readyFD        int
 	sweepInterval  time.Duration
+	migrateOnly    bool
 }
 
 // envFlags registers flags whose defaults come from the environment; it
@@ -102,13 +103,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.String(&maxExpiry, "maxexpiry", "MAX_EXPIRY", "never", "longest lifetime an upload may ask for (never = no limit)")
 	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9090 (empty = off)")
 	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
+	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH, then exit (the container's restore step uses it)")
 	var sweep string
 	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: litepaste [flags]\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
 		fs.VisitAll(func(fl *flag.Flag) {
-			fmt.Fprintf(out, "  -%s (env %s, default %q)\n    \t%s\n", fl.Name, f.envOf[fl.Name], fl.DefValue, fl.Usage)
+			if env, ok := f.envOf[fl.Name]; ok {
+				fmt.Fprintf(out, "  -%s (env %s, default %q)\n    \t%s\n", fl.Name, env, fl.DefValue, fl.Usage)
+				return
+			}
+			fmt.Fprintf(out, "  -%s\n    \t%s\n", fl.Name, fl.Usage)
 		})
 	}
 	if err := fs.Parse(args); err != nil {

@@ -55,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if cfg.migrateOnly {
+		log.Info("database ready", "db", cfg.dbPath)
+		return nil
+	}
 	defer func() {
 		if err := store.Close(); err != nil {
 			log.Error("close database", "err", err)
