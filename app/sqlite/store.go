@@ -116,7 +116,7 @@ func dsn(path string, readOnly bool) string {
 func (s *Store) Close() error {
 	close(s.inserts)
 	<-s.stopped
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.insertPaste.Close(), s.insertChunk.Close(), s.r.Close(), s.w.Close())
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
