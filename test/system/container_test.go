@@ -33,7 +33,11 @@ func runContainer(t *testing.T, ts *toolset, name, data string, env ...string) *
 		state: filepath.Join(t.TempDir(), "state-"+name)}
 	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
 	args := []string{"run", "-d", "--state", c.state, "-u", imageUser, "-v", data + ":/data",
-		"-e", "PORT=" + itoa(c.port), "-e", hostCABundle, "-e", "HOME=/data"}
+		"-e", "PORT=" + itoa(c.port), "-e", hostCABundle,
+		// docker sets HOME from the image user's passwd entry
+		"-e", "HOME=/data",
+		// s6-overlay sleeps the whole S6_KILL_GRACETIME at the end of a stop
+		"-e", "HARNESS_EXACT_GRACE=1"}
 	for _, e := range append(append([]string{}, imageEnv...), env...) {
 		args = append(args, "-e", e)
 	}

@@ -146,6 +146,14 @@ func restoreElsewhere(t *testing.T, ts *toolset, s3 *s3Server, replicaURL string
 // serveFile runs the paste server on the host over dbPath and returns its URL.
 func serveFile(t *testing.T, ts *toolset, dbPath string) string {
 	t.Helper()
+	base, _ := hostServer(t, ts, dbPath)
+	return base
+}
+
+// hostServer runs the paste server on the host over dbPath; kill ends it
+// with SIGKILL, as a crash would.
+func hostServer(t *testing.T, ts *toolset, dbPath string) (base string, kill func()) {
+	t.Helper()
 	port := freePort(t)
 	cmd := exec.Command(ts.litepaste)
 	cmd.Env = append(os.Environ(), "DB_PATH="+dbPath, "PORT="+itoa(port))
@@ -157,14 +165,17 @@ func serveFile(t *testing.T, ts *toolset, dbPath string) string {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	kill = func() {
 		_ = cmd.Process.Kill()
 		<-done
+	}
+	t.Cleanup(func() {
+		kill()
 		if t.Failed() {
 			t.Logf("host litepaste log:\n%s", logs.String())
 		}
 	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitFor(t, 30*time.Second, "litepaste on "+dbPath, func() bool {
 		select {
 		case <-done:
@@ -173,5 +184,5 @@ func serveFile(t *testing.T, ts *toolset, dbPath string) string {
 		}
 		return httpStatus(base+"/readyz") == 200
 	})
-	return base
+	return base, kill
 }
