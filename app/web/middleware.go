@@ -62,14 +62,17 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // cors lets any site upload and read pastes from the browser, as LogPaste
 // does; nothing here relies on cookies, so the wildcard origin is safe.
-// Only browsers send Origin, so other clients are spared the headers.
+// Only browsers send Origin, so other clients are spared the headers; every
+// answer says it varies by Origin, so a shared cache never hands a browser
+// an answer stored for curl.
 func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		h := c.Response().Header()
+		h["Vary"] = varyOrigin
 		if req.Method != http.MethodOptions && req.Header.Get("Origin") == "" {
 			return next(c)
 		}
-		h := c.Response().Header()
 		h["Access-Control-Allow-Origin"] = anyOrigin
 		h["Access-Control-Expose-Headers"] = exposedHeaders
 		if req.Method == http.MethodOptions {
@@ -81,6 +84,8 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+var varyOrigin = []string{"Origin"}
 
 func levelFor(status int) slog.Level {
 	if status >= 500 {
