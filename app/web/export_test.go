@@ -1,0 +1,17 @@
+package web
+
+import "time"
+
+// Hooks for the external tests: state they must observe or shorten, and
+// nothing else.
+
+// RateLimitedClients is how many clients the rate limiter remembers.
+func (s *Server) RateLimitedClients() int {
+	if s.limiter == nil {
+		return 0
+	}
+	return s.limiter.size()
+}
+
+// SetBusyWait shortens how long an upload waits for upload memory.
+func (s *Server) SetBusyWait(d time.Duration) { s.busyWait = d }

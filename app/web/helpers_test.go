@@ -1,0 +1,334 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/litepaste/litepaste/app/paste"
+	"github.com/litepaste/litepaste/app/sqlite"
+	"github.com/litepaste/litepaste/app/web"
+)
+
+// clock is the injected time source: tests move it by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock {
+	return &clock{now: time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer collects log output written from request goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testServer is the real server on a real SQLite file in a temp dir.
+type testServer struct {
+	t      *testing.T
+	srv    *web.Server
+	h      http.Handler
+	store  *sqlite.Store
+	clock  *clock
+	logs   *syncBuffer
+	dbPath string
+}
+
+type option func(*serverSetup)
+
+type serverSetup struct {
+	cfg  web.Config
+	obs  web.Observer
+	wrap func(*sqlite.Store) web.Store
+	path string
+}
+
+func withConfig(f func(*web.Config)) option { return func(s *serverSetup) { f(&s.cfg) } }
+func withObserver(o web.Observer) option    { return func(s *serverSetup) { s.obs = o } }
+
+// withStoreWrapper lets a test put faults in front of the real store.
+func withStoreWrapper(w func(*sqlite.Store) web.Store) option {
+	return func(s *serverSetup) { s.wrap = w }
+}
+
+// withDBPath puts the database somewhere other than a fresh temp dir.
+func withDBPath(p string) option { return func(s *serverSetup) { s.path = p } }
+
+func defaultConfig() web.Config {
+	return web.Config{
+		Title:    "litepaste",
+		Subtitle: "A minimalist paste service",
+		ShowDocs: true,
+		MaxSize:  2 << 20,
+	}
+}
+
+// mustServer builds the server around a fresh SQLite file, closed at cleanup.
+func mustServer(t testing.TB, opts ...option) *testServer {
+	t.Helper()
+	setup := serverSetup{cfg: defaultConfig()}
+	for _, o := range opts {
+		o(&setup)
+	}
+	if setup.path == "" {
+		setup.path = filepath.Join(t.TempDir(), "data", "litepaste.db")
+	}
+	st := mustStore(t, setup.path)
+	var store web.Store = st
+	if setup.wrap != nil {
+		store = setup.wrap(st)
+	}
+	clk := newClock()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := web.New(setup.cfg, store, clk.Now, log, setup.obs)
+	if err != nil {
+		t.Fatalf("web.New: %v", err)
+	}
+	ts := &testServer{srv: srv, h: srv.Handler(), store: st, clock: clk, logs: logs, dbPath: setup.path}
+	if tt, ok := t.(*testing.T); ok {
+		ts.t = tt
+	}
+	return ts
+}
+
+func mustStore(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("sqlite.Open(%q): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return st
+}
+
+// do sends req through the real router.
+func (ts *testServer) do(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	ts.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// req builds a request; headers come in name, value pairs.
+func req(method, target string, body io.Reader, headers ...string) *http.Request {
+	r := httptest.NewRequest(method, target, body)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	return r
+}
+
+func (ts *testServer) pasteCount(t testing.TB) int64 {
+	t.Helper()
+	st, err := ts.store.Stats(context.Background())
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	return st.Pastes
+}
+
+type putAnswer struct {
+	ID          string `json:"id"`
+	URL         string `json:"url"`
+	DeleteToken string `json:"deleteToken"`
+	Expires     string `json:"expires"`
+}
+
+// mustPut uploads body with PUT and returns the decoded answer.
+func (ts *testServer) mustPut(t testing.TB, target string, body []byte, headers ...string) putAnswer {
+	t.Helper()
+	rec := ts.do(req(http.MethodPut, target, bytes.NewReader(body), headers...))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT %s: got status %d (%q), want 200", target, rec.Code, rec.Body.String())
+	}
+	var a putAnswer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatalf("PUT %s: answer %q is not JSON: %v", target, rec.Body.String(), err)
+	}
+	if _, err := paste.ParseID(a.ID); err != nil {
+		t.Fatalf("PUT %s: id %q: %v", target, a.ID, err)
+	}
+	return a
+}
+
+// mustGet reads a paste back and fails unless it is served.
+func (ts *testServer) mustGet(t testing.TB, id string) []byte {
+	t.Helper()
+	rec := ts.do(req(http.MethodGet, "/"+id, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /%s: got status %d (%q), want 200", id, rec.Code, rec.Body.String())
+	}
+	return rec.Body.Bytes()
+}
+
+// part is one multipart form part; a file part has a file name.
+type part struct {
+	field, filename, content string
+}
+
+func multipartBody(t testing.TB, parts ...part) (*bytes.Buffer, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, p := range parts {
+		var w io.Writer
+		var err error
+		if p.filename != "" {
+			w, err = mw.CreateFormFile(p.field, p.filename)
+		} else {
+			w, err = mw.CreateFormField(p.field)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(w, p.content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf, mw.FormDataContentType()
+}
+
+// idFromURL takes the id out of a paste URL answered by the server.
+func idFromURL(t testing.TB, u string) string {
+	t.Helper()
+	u = strings.TrimSpace(u)
+	i := strings.LastIndexByte(u, '/')
+	if i < 0 {
+		t.Fatalf("URL %q has no path", u)
+	}
+	id := u[i+1:]
+	if _, err := paste.ParseID(id); err != nil {
+		t.Fatalf("URL %q: id %q: %v", u, id, err)
+	}
+	return id
+}
+
+func mustJSON(t testing.TB, data []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("answer %q is not JSON: %v", data, err)
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func httptestDo(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+// skipOrFail skips a test whose environment is missing, except in CI, where
+// a missing dependency is a failure.
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// readOnlyDatabase makes a migrated database file that this process cannot
+// write: mode 0444 for an ordinary user; for root, who ignores modes, the
+// file system's immutable attribute.
+func readOnlyDatabase(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ro.db")
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(path, 0o444); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	if err := setImmutable(path, true); err != nil {
+		skipOrFail(t, "cannot make %s immutable (%v): no way to deny root a write here", path, err)
+	}
+	t.Cleanup(func() {
+		if err := setImmutable(path, false); err != nil {
+			t.Errorf("clear immutable attribute: %v", err)
+		}
+	})
+	return path
+}
+
+// setImmutable sets or clears FS_IMMUTABLE_FL (chattr +i), which stops even
+// root from opening the file for writing.
+func setImmutable(path string, on bool) error {
+	const (
+		getFlags  = 0x80086601 // FS_IOC_GETFLAGS
+		setFlags  = 0x40086602 // FS_IOC_SETFLAGS
+		immutable = 0x10       // FS_IMMUTABLE_FL
+	)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var flags int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+		return e
+	}
+	if on {
+		flags |= immutable
+	} else {
+		flags &^= immutable
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), setFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+		return e
+	}
+	return nil
+}
