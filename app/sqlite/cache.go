@@ -18,6 +18,9 @@ type cache struct {
 	used     int
 	order    *list.List // front = most recently used
 	entries  map[paste.ID]*list.Element
+	// removals counts deletions, so that a read which raced one does not
+	// put back the paste just deleted.
+	removals uint64
 }
 
 func newCache(capacity, maxEntry int) *cache {
@@ -37,17 +40,39 @@ func (c *cache) get(id paste.ID) (paste.Paste, bool) {
 	return el.Value.(paste.Paste), true
 }
 
+// put keeps p, replacing whatever was kept under its ID: a swept paste's ID
+// can be drawn again.
 func (c *cache) put(p paste.Paste) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(p)
+}
+
+// generation is taken before reading a paste from the file, for putRead.
+func (c *cache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.removals
+}
+
+// putRead keeps a paste read from the file, unless a paste was removed since
+// gen: the read may have seen it just before its deletion committed.
+func (c *cache) putRead(p paste.Paste, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removals == gen {
+		c.putLocked(p)
+	}
+}
+
+func (c *cache) putLocked(p paste.Paste) {
+	if el, ok := c.entries[p.ID]; ok {
+		c.removeLocked(el)
+	}
 	if c.capacity <= 0 || len(p.Body) > c.maxEntry {
 		return
 	}
 	p.DeleteTokenHash = nil // never needed by readers
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[p.ID]; ok {
-		c.order.MoveToFront(el)
-		return
-	}
 	c.entries[p.ID] = c.order.PushFront(p)
 	c.used += cost(p)
 	for c.used > c.capacity {
@@ -58,6 +83,7 @@ func (c *cache) put(p paste.Paste) {
 func (c *cache) remove(id paste.ID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.removals++
 	if el, ok := c.entries[id]; ok {
 		c.removeLocked(el)
 	}

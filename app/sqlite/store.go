@@ -149,6 +149,7 @@ func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (_ paste.Pa
 		}
 		return p, nil
 	}
+	gen := s.cache.generation()
 	var (
 		e       paste.Paste
 		size    int
@@ -169,7 +170,7 @@ func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (_ paste.Pa
 	e.ID = id
 	defer func() {
 		if err == nil {
-			s.cache.put(e)
+			s.cache.putRead(e, gen)
 		}
 	}()
 	if e.Created, err = parseTime(created); err != nil {
