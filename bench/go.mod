@@ -1,0 +1,3 @@
+module litepaste/bench
+
+go 1.26.0
