@@ -29,6 +29,13 @@ type container struct {
 // and data mounted at /data; it does not wait for the server.
 func runContainer(t *testing.T, ts *toolset, name, data string, env ...string) *container {
 	t.Helper()
+	return runContainerLayers(t, ts, name, data, nil, env...)
+}
+
+// runContainerLayers is runContainer with extra layers over the image (files
+// that replace the image's, as a derived image would).
+func runContainerLayers(t *testing.T, ts *toolset, name, data string, layers []string, env ...string) *container {
+	t.Helper()
 	c := &container{t: t, ts: ts, name: name, data: data, port: freePort(t),
 		state: filepath.Join(t.TempDir(), "state-"+name)}
 	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
@@ -40,6 +47,9 @@ func runContainer(t *testing.T, ts *toolset, name, data string, env ...string) *
 		"-e", "HARNESS_EXACT_GRACE=1"}
 	for _, e := range append(append([]string{}, imageEnv...), env...) {
 		args = append(args, "-e", e)
+	}
+	for _, l := range layers {
+		args = append(args, "-L", l)
 	}
 	args = append(args, ts.image)
 	out, err := exec.Command(ts.harness, args...).CombinedOutput()

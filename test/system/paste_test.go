@@ -30,25 +30,33 @@ func upload(base string, body []byte) (paste, error) {
 	if err != nil {
 		return paste{}, err
 	}
+	p, _, err := doUpload(req, body)
+	return p, err
+}
+
+// doUpload sends an upload of body and reads the answer: the paste and its
+// delete token.
+func doUpload(req *http.Request, body []byte) (paste, string, error) {
 	resp, err := client.Do(req)
 	if err != nil {
-		return paste{}, err
+		return paste{}, "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return paste{}, err
+		return paste{}, "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return paste{}, fmt.Errorf("PUT: %s: %s", resp.Status, b)
+		return paste{}, "", fmt.Errorf("PUT: %s: %s", resp.Status, b)
 	}
 	var ans struct {
-		ID string `json:"id"`
+		ID          string `json:"id"`
+		DeleteToken string `json:"deleteToken"`
 	}
 	if err := json.Unmarshal(b, &ans); err != nil || ans.ID == "" {
-		return paste{}, fmt.Errorf("PUT answer %q: %v", b, err)
+		return paste{}, "", fmt.Errorf("PUT answer %q: %v", b, err)
 	}
-	return paste{id: ans.ID, body: body}, nil
+	return paste{id: ans.ID, body: body}, ans.DeleteToken, nil
 }
 
 func mustUpload(t *testing.T, base string, body []byte) paste {
