@@ -194,6 +194,25 @@ func (b *bench) header() {
 	fmt.Printf("work directory %s; everything on 127.0.0.1\n", b.dir)
 }
 
+// section starts a phase's output.
+func section(format string, args ...any) {
+	fmt.Printf("\n== %s ==  (load average %s)\n", fmt.Sprintf(format, args...), loadAverage())
+}
+
+// loadAverage is printed before each phase: other work on the machine skews the figures,
+// and the ratios only partly cancel it out.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v

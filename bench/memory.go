@@ -28,7 +28,7 @@ const (
 func (b *bench) flood(ctx context.Context) error {
 	c := b.cfg
 	size := int64(c.floodMiB) << 20
-	fmt.Printf("\n== memory flood: %d clients x %d rounds, each PUT of %d MiB (-maxsize %d) ==\n",
+	section("memory flood: %d clients x %d rounds, each PUT of %d MiB (-maxsize %d)",
 		c.floodClients, c.floodRounds, c.floodMiB, c.floodMiB)
 	srv, err := b.startLitepaste(ctx, "litepaste-flood", b.path("flood/litepaste.db"), c.floodMiB)
 	if err != nil {
@@ -135,7 +135,7 @@ func healthy(ctx context.Context, s *server) error {
 // memory each direction cost beyond the idle server.
 func (b *bench) bigPaste(ctx context.Context) error {
 	size := int64(b.cfg.bigMiB) << 20
-	fmt.Printf("\n== big paste: %d MiB with -maxsize %d ==\n", b.cfg.bigMiB, b.cfg.bigMiB)
+	section("big paste: %d MiB with -maxsize %d", b.cfg.bigMiB, b.cfg.bigMiB)
 	dbPath := b.path("big/litepaste.db")
 
 	srv, err := b.startLitepaste(ctx, "litepaste-big-up", dbPath, b.cfg.bigMiB)

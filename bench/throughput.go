@@ -36,7 +36,7 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 		label, name = "litepaste + litestream replicate to versitygw", "replicated"
 	}
 	c := b.cfg
-	fmt.Printf("\n== %s: wrk -t%d -c%d, %d rounds x %v per server and kind, 1 KiB ==\n",
+	section("%s: wrk -t%d -c%d, %d rounds x %v per server and kind, 1 KiB",
 		label, c.threads, c.conns, c.rounds, c.duration)
 
 	ceil, err := b.startCeiling(ctx, "ceiling-"+name)
