@@ -36,7 +36,7 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 		label, name = "litepaste + litestream replicate to versitygw", "replicated"
 	}
 	c := b.cfg
-	section("%s: wrk -t%d -c%d, %d rounds x %v per server and kind, 1 KiB",
+	section("%s: wrk -t%d -c%d, %d rounds x %v per server, GET then PUT, 1 KiB",
 		label, c.threads, c.conns, c.rounds, c.duration)
 
 	ceil, err := b.startCeiling(ctx, "ceiling-"+name)
@@ -70,8 +70,12 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 		{name: "PUT", path: "/", load: put, target: targetPUT},
 	}
 
-	if c.warmup >= time.Second {
-		for _, k := range kinds {
+	// All GET rounds come before all PUT rounds, so that the peak RSS of each load is its
+	// own and not what the other left behind; within a round the two servers take turns.
+	fmt.Printf("  %-5s %-4s %12s %9s  %12s %9s  %6s %10s\n",
+		"round", "kind", "ceiling/s", "p99", "litepaste/s", "p99", "ratio", "peak RSS")
+	for _, k := range kinds {
+		if c.warmup >= time.Second {
 			warm := k.load
 			warm.duration = c.warmup
 			for _, s := range []*server{ceil, srv} {
@@ -80,52 +84,13 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 				}
 			}
 		}
-	}
-
-	fmt.Printf("  %-5s %-4s %12s %9s  %12s %9s  %6s %10s\n",
-		"round", "kind", "ceiling/s", "p99", "litepaste/s", "p99", "ratio", "peak RSS")
-	for round := 1; round <= c.rounds; round++ {
-		for _, k := range kinds {
-			order := []*server{ceil, srv}
-			if round%2 == 0 {
-				order = []*server{srv, ceil}
-			}
-			var rc, rs wrkResult
-			var peak int64
-			for _, s := range order {
-				if s == srv {
-					if err := resetPeak(srv.pid()); err != nil {
-						return fmt.Errorf("reset peak RSS: %w", err)
-					}
-				}
-				r, err := k.load.run(ctx, s.url(k.path))
-				if err != nil {
-					return err
-				}
-				if s == srv {
-					rs = r
-					if peak, _, err = memStatus(srv.pid()); err != nil {
-						return err
-					}
-				} else {
-					rc = r
-				}
+		for round := 1; round <= c.rounds; round++ {
+			if err := k.round(ctx, round, ceil, srv); err != nil {
+				return err
 			}
 			if rep != nil && rep.ls.exited() {
 				return fmt.Errorf("litestream exited during the load: %v\n%s", rep.ls.err, rep.ls.tail(20))
 			}
-			k.ceil, k.srv = append(k.ceil, rc), append(k.srv, rs)
-			k.ratios = append(k.ratios, rs.RPS/rc.RPS)
-			k.peak = max(k.peak, peak)
-			note := ""
-			if why := rc.bad(); why != "" {
-				note += "  ceiling: " + why
-			}
-			if why := rs.bad(); why != "" {
-				note += "  litepaste: " + why
-			}
-			fmt.Printf("  %-5d %-4s %12.0f %9s  %12.0f %9s  %6.2f %10s%s\n",
-				round, k.name, rc.RPS, fmtDur(rc.P99), rs.RPS, fmtDur(rs.P99), rs.RPS/rc.RPS, mib(peak), note)
 		}
 	}
 
@@ -155,6 +120,49 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 	if rep != nil {
 		rep.report()
 	}
+	return nil
+}
+
+// round loads the ceiling and litepaste in turn, the ceiling first in odd rounds, and
+// records both and litepaste's peak RSS during its run.
+func (k *kind) round(ctx context.Context, round int, ceil, srv *server) error {
+	order := []*server{ceil, srv}
+	if round%2 == 0 {
+		order = []*server{srv, ceil}
+	}
+	var rc, rs wrkResult
+	var peak int64
+	for _, s := range order {
+		if s == srv {
+			if err := resetPeak(srv.pid()); err != nil {
+				return fmt.Errorf("reset peak RSS: %w", err)
+			}
+		}
+		r, err := k.load.run(ctx, s.url(k.path))
+		if err != nil {
+			return err
+		}
+		if s == ceil {
+			rc = r
+			continue
+		}
+		rs = r
+		if peak, _, err = memStatus(srv.pid()); err != nil {
+			return err
+		}
+	}
+	k.ceil, k.srv = append(k.ceil, rc), append(k.srv, rs)
+	k.ratios = append(k.ratios, rs.RPS/rc.RPS)
+	k.peak = max(k.peak, peak)
+	note := ""
+	if why := rc.bad(); why != "" {
+		note += "  ceiling: " + why
+	}
+	if why := rs.bad(); why != "" {
+		note += "  litepaste: " + why
+	}
+	fmt.Printf("  %-5d %-4s %12.0f %9s  %12.0f %9s  %6.2f %10s%s\n",
+		round, k.name, rc.RPS, fmtDur(rc.P99), rs.RPS, fmtDur(rs.P99), rs.RPS/rc.RPS, mib(peak), note)
 	return nil
 }
 
