@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&c.wrk, "wrk", "wrk", "wrk binary")
 	flag.StringVar(&c.putScript, "putscript", "bench/put.lua", "wrk Lua script that PUTs $BENCH_BODY")
 	flag.StringVar(&c.rev, "rev", "", "revision of litepaste being measured, printed in the header")
-	flag.IntVar(&c.rounds, "rounds", 5, "wrk rounds per pass; each round loads GET and PUT on both servers")
+	flag.IntVar(&c.rounds, "rounds", 5, "wrk rounds per load (GET, then PUT) and pass; a round runs wrk on both servers")
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of one wrk run (whole seconds)")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unrecorded wrk run per server and kind before the rounds")
 	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
