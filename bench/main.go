@@ -85,7 +85,7 @@ func main() {
 type bench struct {
 	cfg    config
 	dir    string
-	body   []byte // the 1 KiB paste
+	body   []byte // the 1 KiB paste, also at bodyPath
 	procs  []*proc
 	checks []check
 	broke  []string
@@ -96,16 +96,19 @@ type check struct {
 	ok                   bool
 }
 
-func (b *bench) check(what, figure, target string, ok bool) {
-	b.checks = append(b.checks, check{what, figure, target, ok})
-	fmt.Printf("  %-34s %-58s %-9s %s\n", what, figure, target, passMiss(ok))
+func (c check) String() string {
+	verdict := "MISS"
+	if c.ok {
+		verdict = "PASS"
+	}
+	return fmt.Sprintf("  %-34s %-58s %-9s %s", c.what, c.figure, c.target, verdict)
 }
 
-func passMiss(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "MISS"
+// check records a figure against its target and prints it at once; the summary repeats it.
+func (b *bench) check(what, figure, target string, ok bool) {
+	c := check{what, figure, target, ok}
+	b.checks = append(b.checks, c)
+	fmt.Println(c)
 }
 
 func run(ctx context.Context, c config) int {
@@ -121,6 +124,10 @@ func run(ctx context.Context, c config) int {
 	}
 	b.dir = dir
 	b.body = textBytes(1<<10, 1)
+	if err := os.WriteFile(b.bodyPath(), b.body, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
 	defer func() {
 		for _, p := range b.procs {
 			p.kill()
@@ -237,7 +244,7 @@ func (b *bench) summary() {
 	fmt.Printf("\nsummary\n")
 	missed := 0
 	for _, c := range b.checks {
-		fmt.Printf("  %-34s %-58s %-9s %s\n", c.what, c.figure, c.target, passMiss(c.ok))
+		fmt.Println(c)
 		if !c.ok {
 			missed++
 		}
@@ -253,6 +260,9 @@ func (b *bench) summary() {
 }
 
 func (b *bench) path(name string) string { return filepath.Join(b.dir, name) }
+
+// bodyPath holds the 1 KiB paste: the ceiling answers it, the wrk PUT script sends it.
+func (b *bench) bodyPath() string { return b.path("body-1k.txt") }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

@@ -47,11 +47,7 @@ func (b *bench) startCeiling(ctx context.Context, name string) (*server, error) 
 	if err != nil {
 		return nil, err
 	}
-	bodyPath := b.path("body-1k.txt")
-	if err := os.WriteFile(bodyPath, b.body, 0o644); err != nil {
-		return nil, err
-	}
-	p, err := startProc(name, b.path(name+".log"), os.Environ(), self, "ceiling", "-body", bodyPath)
+	p, err := startProc(name, b.path(name+".log"), os.Environ(), self, "ceiling", "-body", b.bodyPath())
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 
 	get := wrkLoad{bin: c.wrk, threads: c.threads, conns: c.conns, duration: c.duration}
 	put := get
-	put.script, put.env = c.putScript, []string{"BENCH_BODY=" + b.path("body-1k.txt")}
+	put.script, put.env = c.putScript, []string{"BENCH_BODY=" + b.bodyPath()}
 	kinds := []*kind{
 		{name: "GET", path: "/" + id, load: get, target: targetGET},
 		{name: "PUT", path: "/", load: put, target: targetPUT},
