@@ -1,0 +1,172 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/litepaste/litepaste/app/paste"
+	"github.com/litepaste/litepaste/app/sqlite"
+)
+
+var t0 = time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+
+func tempDB(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "litepaste.db")
+}
+
+// mustOpen opens the store at path and closes it at cleanup (unless the
+// test closed it already, which it says by calling the returned func).
+func mustOpen(t testing.TB, path string) (*sqlite.Store, func()) {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	closed := false
+	closeStore := func() {
+		t.Helper()
+		if closed {
+			return
+		}
+		closed = true
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	t.Cleanup(closeStore)
+	return s, closeStore
+}
+
+// rawDB is a separate connection to the file, for looking at what the store
+// wrote; it never goes through the store's code.
+func rawDB(t testing.TB, path string, query string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func queryInt(t testing.TB, db *sql.DB, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func queryString(t testing.TB, db *sql.DB, q string, args ...any) string {
+	t.Helper()
+	var s string
+	if err := db.QueryRow(q, args...).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return s
+}
+
+func newPaste(t testing.TB, body []byte, lifetime time.Duration, token string) paste.Paste {
+	t.Helper()
+	id, err := paste.NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hash []byte
+	if token != "" {
+		hash = paste.HashToken(token)
+	}
+	return paste.New(id, body, t0, lifetime, hash)
+}
+
+func mustInsert(t testing.TB, s *sqlite.Store, p paste.Paste) {
+	t.Helper()
+	if err := s.Insert(context.Background(), p); err != nil {
+		t.Fatalf("Insert %s: %v", p.ID, err)
+	}
+}
+
+func mustGetBody(t testing.TB, s *sqlite.Store, id paste.ID, now time.Time) []byte {
+	t.Helper()
+	p, err := s.Get(context.Background(), id, now)
+	if err != nil {
+		t.Fatalf("Get %s: %v", id, err)
+	}
+	return p.Body
+}
+
+// pattern is a body whose every chunk differs, so chunks read back out of
+// order or twice cannot pass for the original.
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i/sqlite.ChunkSize)
+	}
+	return b
+}
+
+func equalBytes(got, want []byte) bool { return bytes.Equal(got, want) }
+
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// readOnlyFile makes path unwritable for this process: mode 0444 for an
+// ordinary user; for root, who ignores modes, the immutable attribute.
+func readOnlyFile(t testing.TB, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(path, 0o444); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err := setImmutable(path, true); err != nil {
+		skipOrFail(t, "cannot make %s immutable (%v): no way to deny root a write here", path, err)
+	}
+	t.Cleanup(func() {
+		if err := setImmutable(path, false); err != nil {
+			t.Errorf("clear immutable attribute: %v", err)
+		}
+	})
+}
+
+// setImmutable sets or clears FS_IMMUTABLE_FL (chattr +i).
+func setImmutable(path string, on bool) error {
+	const (
+		getFlags  = 0x80086601 // FS_IOC_GETFLAGS
+		setFlags  = 0x40086602 // FS_IOC_SETFLAGS
+		immutable = 0x10       // FS_IMMUTABLE_FL
+	)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var flags int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+		return e
+	}
+	if on {
+		flags |= immutable
+	} else {
+		flags &^= immutable
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), setFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/litepaste/litepaste/app/paste"
+	"github.com/litepaste/litepaste/app/sqlite"
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// holdConns takes n connections from the pool at once, so each is a distinct
+// pooled connection, and returns them at cleanup.
+func holdConns(t *testing.T, db *sql.DB, n int) []*sql.Conn {
+	t.Helper()
+	conns := make([]*sql.Conn, n)
+	for i := range conns {
+		c, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
+}
+
+func pragma(t *testing.T, c *sql.Conn, name string) string {
+	t.Helper()
+	var v string
+	if err := c.QueryRowContext(context.Background(), "PRAGMA "+name).Scan(&v); err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return v
+}
+
+func TestPragmasOnEveryPooledConnection(t *testing.T) {
+	s, _ := mustOpen(t, tempDB(t))
+	w, r := s.Pools()
+	if got := w.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool: got %d connections at most, want 1", got)
+	}
+	common := map[string]string{
+		"journal_mode":  "wal",
+		"busy_timeout":  "10000",
+		"foreign_keys":  "1",
+		"synchronous":   "1", // NORMAL
+		"secure_delete": "1",
+	}
+	pools := []struct {
+		desc      string
+		db        *sql.DB
+		n         int
+		queryOnly string
+	}{
+		{desc: "writer", db: w, n: 1, queryOnly: "0"},
+		{desc: "reader", db: r, n: 8, queryOnly: "1"},
+	}
+	for _, p := range pools {
+		conns := holdConns(t, p.db, p.n)
+		for i, c := range conns {
+			for name, want := range common {
+				if got := pragma(t, c, name); got != want {
+					t.Errorf("%s connection %d: %s = %s, want %s", p.desc, i, name, got, want)
+				}
+			}
+			if got := pragma(t, c, "query_only"); got != p.queryOnly {
+				t.Errorf("%s connection %d: query_only = %s, want %s", p.desc, i, got, p.queryOnly)
+			}
+		}
+		if p.queryOnly == "1" {
+			if _, err := conns[0].ExecContext(context.Background(), "DELETE FROM pastes"); err == nil {
+				t.Errorf("a %s connection wrote to the database", p.desc)
+			}
+		}
+	}
+}
+
+func TestWriterTakesTheWriteLockAtBegin(t *testing.T) {
+	path := tempDB(t)
+	s, _ := mustOpen(t, path)
+	w, _ := s.Pools()
+	tx, err := w.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// With _txlock=immediate the plain BEGIN above already holds the write
+	// lock, so another writer is refused at once rather than deadlocking
+	// later on a lock upgrade.
+	other := rawDB(t, path, "_busy_timeout=0")
+	_, err = other.Exec("BEGIN IMMEDIATE")
+	var se sqlite3.Error
+	if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
+		t.Errorf("BEGIN IMMEDIATE elsewhere while the store's transaction is open: got %v, want SQLITE_BUSY", err)
+	}
+}
+
+func fileDigest(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// Only a checkpoint writes pages into the database file itself, and SQLite's
+// automatic (passive) checkpoint runs only once the WAL passes 1000 pages. So
+// while a workload keeps the WAL small, a database file that changes means
+// the store ran a checkpoint of its own (FULL, RESTART and TRUNCATE block for
+// the whole busy timeout while litestream reads).
+func TestNoCheckpointOfTheStoresOwn(t *testing.T) {
+	path := tempDB(t)
+	s, _ := mustOpen(t, path)
+	ctx := context.Background()
+	baseline := fileDigest(t, path)
+	ops := []struct {
+		desc string
+		run  func() error
+	}{
+		{"insert", func() error { return s.Insert(ctx, newPaste(t, []byte("small"), time.Minute, "tok")) }},
+		{"insert chunked", func() error { return s.Insert(ctx, newPaste(t, pattern(sqlite.ChunkSize+1), paste.Never, "tok")) }},
+		{"get", func() error { _, err := s.Get(ctx, "ZZZZZZZZ", t0); return ignore(err, paste.ErrNotFound) }},
+		{"delete", func() error {
+			p := newPaste(t, []byte("to delete"), paste.Never, "tok")
+			if err := s.Insert(ctx, p); err != nil {
+				return err
+			}
+			return s.DeleteWithToken(ctx, p.ID, "tok", t0)
+		}},
+		{"sweep", func() error { _, err := s.DeleteExpired(ctx, t0.Add(time.Hour)); return err }},
+		{"ready", func() error { return s.Ready(ctx) }},
+		{"stats", func() error { _, err := s.Stats(ctx); return err }},
+	}
+	for _, op := range ops {
+		if err := op.run(); err != nil {
+			t.Fatalf("%s: %v", op.desc, err)
+		}
+		if fileDigest(t, path) != baseline {
+			t.Fatalf("after %s: the database file changed, so the store checkpointed", op.desc)
+		}
+	}
+}
+
+// While a reader holds a snapshot (as litestream does), a workload that
+// triggers SQLite's own auto-checkpoints completes, and the WAL file is
+// never truncated, before or after the reader lets go, nor when the store
+// closes while another connection still has the database open.
+func TestWALIsNeverTruncated(t *testing.T) {
+	path := tempDB(t)
+	s, closeStore := mustOpen(t, path)
+	ctx := context.Background()
+	wal := path + "-wal"
+
+	reader := rawDB(t, path, "_busy_timeout=10000")
+	conn, err := reader.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT count(*) FROM pastes"); err != nil {
+		t.Fatal(err)
+	}
+
+	last := fileSize(t, wal)
+	grow := func(label string, n int) {
+		t.Helper()
+		for i := range n {
+			start := time.Now()
+			if err := s.Insert(ctx, newPaste(t, pattern(sqlite.ChunkSize/2), paste.Never, "tok")); err != nil {
+				t.Fatalf("%s insert %d: %v", label, i, err)
+			}
+			if _, err := s.DeleteExpired(ctx, t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Ready(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Logf("%s insert %d took %v", label, i, d)
+			}
+			size := fileSize(t, wal)
+			if size < last {
+				t.Fatalf("%s insert %d: WAL shrank from %d to %d bytes", label, i, last, size)
+			}
+			last = size
+		}
+	}
+	// 12 × 512 KiB passes SQLite's 1000-page auto-checkpoint threshold.
+	grow("with a reader", 12)
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	grow("reader gone", 12)
+	if last < 4<<20 {
+		t.Errorf("WAL grew to %d bytes only; the test needs it past the auto-checkpoint threshold", last)
+	}
+
+	closeStore()
+	if got := fileSize(t, wal); got != last {
+		t.Errorf("WAL after the store closed while another connection is open: got %d bytes, want %d", got, last)
+	}
+	var check string
+	if err := conn.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check: got %q, %v", check, err)
+	}
+}
+
+func ignore(err, want error) error {
+	if errors.Is(err, want) {
+		return nil
+	}
+	return err
+}
+
+// The DSN is built from a path: odd characters in it must not turn into
+// connection parameters or another file.
+func TestPathsWithOddCharacters(t *testing.T) {
+	for _, name := range []string{"with space.db", "hash#mark.db", "query?x=1.db", "percent%20.db", "ünïcode.db"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := dir + "/" + name
+			s, closeStore := mustOpen(t, path)
+			mustInsert(t, s, newPaste(t, []byte("x"), paste.Never, ""))
+			closeStore()
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if len(names) != 1 || names[0] != name {
+				t.Errorf("files in the directory: got %q, want only %q", names, name)
+			}
+			if b, _ := os.ReadFile(path); !bytes.HasPrefix(b, []byte("SQLite format 3")) || strings.Contains(name, "\x00") {
+				t.Errorf("%q is not a SQLite database", name)
+			}
+		})
+	}
+}
