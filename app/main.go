@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if cfg.migrateOnly {
 		log.Info("database ready", "db", cfg.dbPath)
-		return nil
+		return store.Close()
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
