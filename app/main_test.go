@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/litepaste/litepaste/app/paste"
+	"github.com/litepaste/litepaste/app/sqlite"
+)
+
+// syncBuffer is the program's stderr: written by its goroutines, read by
+// the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logLine finds the first JSON log line with the given msg.
+func (b *syncBuffer) logLine(msg string) (map[string]any, bool) {
+	for _, line := range strings.Split(b.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// program is one run of the whole server, as main runs it.
+type program struct {
+	base   string // http://127.0.0.1:PORT
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+	dbPath string
+}
+
+// startProgram runs the server on a free port with a temp database, and
+// stops it (and checks it stopped cleanly) at cleanup.
+func startProgram(t *testing.T, env map[string]string, args ...string) *program {
+	t.Helper()
+	full := map[string]string{"PORT": "0", "DB_PATH": filepath.Join(t.TempDir(), "data", "litepaste.db")}
+	for k, v := range env {
+		full[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &program{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1), dbPath: full["DB_PATH"]}
+	listening := make(chan net.Addr, 1)
+	go func() { p.done <- run(ctx, args, envOf(full), p.stderr, listening) }()
+	select {
+	case a := <-listening:
+		_, port, err := net.SplitHostPort(a.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.base = "http://127.0.0.1:" + port
+	case err := <-p.done:
+		cancel()
+		t.Fatalf("run returned before listening: %v\n%s", err, p.stderr)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("run did not listen within a minute\n%s", p.stderr)
+	}
+	t.Cleanup(func() {
+		if err := p.stop(t); err != nil {
+			t.Errorf("run: %v\n%s", err, p.stderr)
+		}
+	})
+	return p
+}
+
+// stop cancels the program's context (SIGTERM in main) and waits for run.
+func (p *program) stop(t *testing.T) error {
+	t.Helper()
+	p.cancel()
+	select {
+	case err := <-p.done:
+		p.done <- err // a second stop sees the same result
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatalf("run did not return within a minute of the stop\n%s", p.stderr)
+		return nil
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func httpDo(t *testing.T, method, url string, body io.Reader, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, b
+}
+
+func TestProgramServesPastesOverHTTP(t *testing.T) {
+	p := startProgram(t, map[string]string{
+		"METRICS_ADDR": "127.0.0.1:0",
+		"SITE_TITLE":   "Team <Logs>",
+	})
+	body := []byte("binary \x00\xff and text\n")
+	res, answer := httpDo(t, http.MethodPut, p.base+"/build.log", bytes.NewReader(body))
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT: got %d %q", res.StatusCode, answer)
+	}
+	var put struct{ ID, URL, DeleteToken string }
+	if err := json.Unmarshal(answer, &put); err != nil {
+		t.Fatalf("PUT answer %q: %v", answer, err)
+	}
+	if want := p.base + "/" + put.ID; put.URL != want {
+		t.Errorf("url: got %q, want %q", put.URL, want)
+	}
+	res, got := httpDo(t, http.MethodGet, put.URL, nil)
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, body) {
+		t.Errorf("GET: got %d %q, want 200 %q", res.StatusCode, got, body)
+	}
+
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormField("_")
+	io.WriteString(fw, "from a form")
+	mw.Close()
+	res, answer = httpDo(t, http.MethodPost, p.base+"/", &form, "Content-Type", mw.FormDataContentType())
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(string(answer), p.base+"/") {
+		t.Fatalf("POST: got %d %q", res.StatusCode, answer)
+	}
+	if _, got := httpDo(t, http.MethodGet, strings.TrimSpace(string(answer)), nil); string(got) != "from a form" {
+		t.Errorf("GET of the form paste: got %q", got)
+	}
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if res, _ := httpDo(t, http.MethodGet, p.base+path, nil); res.StatusCode != http.StatusOK {
+			t.Errorf("%s: got %d, want 200", path, res.StatusCode)
+		}
+	}
+	if _, page := httpDo(t, http.MethodGet, p.base+"/", nil); !bytes.Contains(page, []byte("Team &lt;Logs&gt;")) {
+		t.Errorf("page does not show the escaped SITE_TITLE")
+	}
+	if res, _ := httpDo(t, http.MethodGet, p.base+"/metrics", nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the public port: got %d, want 404", res.StatusCode)
+	}
+
+	line, ok := p.stderr.logLine("metrics listening")
+	if !ok {
+		t.Fatalf("no metrics listening line in the log:\n%s", p.stderr)
+	}
+	res, metrics := httpDo(t, http.MethodGet, "http://"+line["addr"].(string)+"/metrics", nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("metrics: got %d", res.StatusCode)
+	}
+	for _, want := range []string{`litepaste_uploads_total{outcome="stored"} 2`, "litepaste_pastes 2", "litepaste_pastes_served_total 2", "go_goroutines"} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
+	if l, ok := p.stderr.logLine("listening"); !ok || !strings.HasSuffix(l["addr"].(string), p.base[strings.LastIndex(p.base, ":"):]) {
+		t.Errorf("log: want a listening line with the address, got %v\n%s", l, p.stderr)
+	}
+	waitFor(t, "request log lines", func() bool {
+		return strings.Contains(p.stderr.String(), `"msg":"request","method":"PUT","path":"/build.log","status":200`)
+	})
+	if strings.Contains(p.stderr.String(), "from a form") {
+		t.Error("the log holds a paste's contents")
+	}
+}
+
+func TestProgramSignalsReadinessOnAFileDescriptor(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// The server closes the descriptor it is given; hand it a duplicate so
+	// the test's own *os.File never closes a number reused since.
+	fd, err := syscall.Dup(int(w.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	startProgram(t, nil, "-readyfd", strconv.Itoa(fd))
+
+	if err := r.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r) // EOF once the server closed its end
+	if err != nil {
+		t.Fatalf("read the readiness pipe: %v (got %q)", err, got)
+	}
+	if string(got) != "\n" {
+		t.Errorf("readiness notification: got %q, want one newline", got)
+	}
+}
+
+func TestProgramFinishesARequestInFlightWhenStopped(t *testing.T) {
+	p := startProgram(t, nil)
+	hostPort := strings.TrimPrefix(p.base, "http://")
+	conn, err := net.Dial("tcp", hostPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "uploaded while the server stops\n"
+	fmt.Fprintf(conn, "PUT / HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", hostPort, len(body))
+	br := bufio.NewReader(conn)
+	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// "100 Continue" comes once the handler reads the body: the request is
+	// in flight.
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("waiting for 100 Continue: got %q, %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+
+	p.cancel()
+	waitFor(t, "the server to stop accepting connections", func() bool {
+		c, err := net.Dial("tcp", hostPort)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the request in flight got no answer: %v", err)
+	}
+	answer, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the request in flight: got %d %q, want 200", res.StatusCode, answer)
+	}
+	var put struct{ ID string }
+	if err := json.Unmarshal(answer, &put); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.stop(t); err != nil {
+		t.Fatalf("run after a stop: got %v, want nil", err)
+	}
+	for _, msg := range []string{"shutting down", "stopped"} {
+		if _, ok := p.stderr.logLine(msg); !ok {
+			t.Errorf("log lacks %q:\n%s", msg, p.stderr)
+		}
+	}
+	// The database was closed: SQLite removes the WAL when its last
+	// connection closes.
+	if _, err := os.Stat(p.dbPath + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("WAL file after the stop: %v, want it gone (database closed)", err)
+	}
+	st, err := sqlite.Open(context.Background(), p.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Get(context.Background(), paste.ID(put.ID), time.Now())
+	if err != nil || string(got.Body) != body {
+		t.Errorf("the paste uploaded during the stop: got %q, %v, want it stored", got.Body, err)
+	}
+}
+
+func TestProgramSweepsExpiredPastes(t *testing.T) {
+	p := startProgram(t, map[string]string{"METRICS_ADDR": "127.0.0.1:0", "SWEEP_INTERVAL": "50ms"})
+	res, answer := httpDo(t, http.MethodPut, p.base+"/?expires=1s", strings.NewReader("short-lived"))
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("PUT: got %d %q", res.StatusCode, answer)
+	}
+	line, ok := p.stderr.logLine("metrics listening")
+	if !ok {
+		t.Fatal("no metrics address in the log")
+	}
+	metricsURL := "http://" + line["addr"].(string) + "/metrics"
+	waitFor(t, "the sweeper to delete the expired paste", func() bool {
+		_, m := httpDo(t, http.MethodGet, metricsURL, nil)
+		return bytes.Contains(m, []byte("litepaste_expired_swept_total 1")) && bytes.Contains(m, []byte("litepaste_pastes 0"))
+	})
+}
+
+func TestProgramMigrateOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fresh", "litepaste.db")
+	listening := make(chan net.Addr, 1)
+	stderr := &syncBuffer{}
+	err := run(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), stderr, listening)
+	if err != nil {
+		t.Fatalf("run -migrate: %v\n%s", err, stderr)
+	}
+	select {
+	case a := <-listening:
+		t.Errorf("run -migrate listened on %v", a)
+	default:
+	}
+	st, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open the migrated database: %v", err)
+	}
+	defer st.Close()
+	if err := st.Ready(context.Background()); err != nil {
+		t.Errorf("migrated database not ready: %v", err)
+	}
+}
+
+func TestProgramMigrateOnlyClosesTheDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "litepaste.db")
+	if err := run(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path}), io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("WAL beside the database after -migrate: %v, want none (the database closed)", err)
+	}
+}
+
+func TestProgramFailsWithAClearError(t *testing.T) {
+	busy, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, busyPort, _ := net.SplitHostPort(busy.Addr().String())
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		desc string
+		env  map[string]string
+		want string
+	}{
+		{desc: "port taken", env: map[string]string{"PORT": busyPort}, want: "address already in use"},
+		{desc: "database under a file", env: map[string]string{"DB_PATH": filepath.Join(notADir, "db", "x.db")}, want: "database directory"},
+		{desc: "bad metrics address", env: map[string]string{"METRICS_ADDR": "nowhere:-1"}, want: "metrics address"},
+		{desc: "bad setting", env: map[string]string{"MAX_SIZE_MB": "lots"}, want: "MAX_SIZE_MB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			env := map[string]string{"PORT": "0", "DB_PATH": filepath.Join(t.TempDir(), "x.db")}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			err := run(context.Background(), nil, envOf(env), io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestProgramHelp(t *testing.T) {
+	var out syncBuffer
+	err := run(context.Background(), []string{"-h"}, envOf(nil), &out, nil)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("run -h: got %v, want flag.ErrHelp (main exits 0 on it)", err)
+	}
+	if !strings.Contains(out.String(), "Usage") {
+		t.Errorf("run -h printed %q, want the usage", out.String())
+	}
+}
