@@ -100,6 +100,7 @@ func (s *Store) insertBatch(batch []insertRequest) []error {
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
+	s.ckpt.committed()
 	return errs
 }
 

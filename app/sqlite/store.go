@@ -2,7 +2,7 @@
 //
 // The file is shared with `litestream replicate`, which dictates three rules:
 // WAL mode, a long busy timeout, and never a FULL/RESTART/TRUNCATE checkpoint
-// (SQLite's own passive auto-checkpoints are the only ones that run).
+// (only PASSIVE checkpoints run, from checkpointLoop).
 package sqlite
 
 import (
@@ -31,6 +31,7 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 type Store struct {
 	w       *sql.DB
 	r       *sql.DB
+	ckpt    *checkpointer
 	cache   *cache
 	inserts chan insertRequest
 	stopped chan struct{}
@@ -52,7 +53,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	w, err := sql.Open("sqlite3", dsn(path, false))
+	w, err := sql.Open(driverName, dsn(path, false))
 	if err != nil {
 		return nil, err
 	}
@@ -62,24 +63,30 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite3", dsn(path, true))
+	r, err := sql.Open(driverName, dsn(path, true))
 	if err != nil {
 		_ = w.Close()
 		return nil, err
 	}
+	ck, err := sql.Open(driverName, dsn(path, false))
+	if err != nil {
+		return nil, errors.Join(err, r.Close(), w.Close())
+	}
+	ck.SetMaxOpenConns(1)
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	insertPaste, err := w.PrepareContext(ctx,
 		`INSERT INTO pastes (id, size, etag, head, created_at, expires_at, delete_token_hash)
 		 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
-		return nil, errors.Join(err, r.Close(), w.Close())
+		return nil, errors.Join(err, ck.Close(), r.Close(), w.Close())
 	}
 	insertChunk, err := w.PrepareContext(ctx, `INSERT INTO paste_chunks (paste_id, seq, data) VALUES (?, ?, ?)`)
 	if err != nil {
-		return nil, errors.Join(err, r.Close(), w.Close())
+		return nil, errors.Join(err, ck.Close(), r.Close(), w.Close())
 	}
 	s := &Store{
+		ckpt:        newCheckpointer(ck),
 		insertPaste: insertPaste,
 		insertChunk: insertChunk,
 		w:           w,
@@ -116,7 +123,7 @@ func dsn(path string, readOnly bool) string {
 func (s *Store) Close() error {
 	close(s.inserts)
 	<-s.stopped
-	return errors.Join(s.insertPaste.Close(), s.insertChunk.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.ckpt.close(), s.insertPaste.Close(), s.insertChunk.Close(), s.r.Close(), s.w.Close())
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
