@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -26,6 +27,10 @@ import (
 // shutdownGrace is how long requests in flight may take to finish: inside
 // the 10 s a `docker stop` allows, leaving time for the final replica sync.
 const shutdownGrace = 5 * time.Second
+
+// memoryHeadroom is what the process needs besides upload bodies: the paste
+// cache, request buffers, SQLite's page caches, the runtime.
+const memoryHeadroom = 48 << 20
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -46,6 +51,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		// Upload bodies are bounded by -uploadmemory; a soft limit just
+		// above it makes the collector reclaim them before the heap doubles.
+		debug.SetMemoryLimit(cfg.uploadMemMiB<<20 + memoryHeadroom)
 	}
 	logs := newLogBuffer(stderr, 100*time.Millisecond)
 	defer logs.Close()

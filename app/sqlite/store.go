@@ -6,10 +6,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -148,79 +150,90 @@ func (s *Store) Insert(ctx context.Context, p paste.Paste) error {
 	return nil
 }
 
-// Get returns the paste unless it is missing or expired at now.
-func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (_ paste.Paste, err error) {
+// Get returns the whole paste unless it is missing or expired at now.
+func (s *Store) Get(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, error) {
+	p, size, rest, err := s.Open(ctx, id, now)
+	if err != nil || rest == nil {
+		return p, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.Write(p.Body)
+	if err := rest(buf); err != nil {
+		return paste.Paste{}, err
+	}
+	p.Body = buf.Bytes()
+	return p, nil
+}
+
+// Open is Get for serving a paste of any size: p.Body holds the whole body
+// of a paste up to ChunkSize; for a larger one it holds the first chunk, and
+// rest writes the others to w one chunk at a time, so serving a paste never
+// holds all of it. rest is nil when p.Body is whole; size is the full length.
+func (s *Store) Open(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, size int, rest func(w io.Writer) error, err error) {
 	if p, ok := s.cache.get(id); ok {
 		if p.Expired(now) {
-			return paste.Paste{}, paste.ErrNotFound
+			return paste.Paste{}, 0, nil, paste.ErrNotFound
 		}
-		return p, nil
+		return p, len(p.Body), nil, nil
 	}
 	gen := s.cache.generation()
 	var (
-		e       paste.Paste
-		size    int
-		head    []byte
 		created string
 		expires sql.NullString
 	)
 	err = s.r.QueryRowContext(ctx,
 		`SELECT size, etag, head, created_at, expires_at FROM pastes
 		 WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`,
-		string(id), formatTime(now)).Scan(&size, &e.ETag, &head, &created, &expires)
+		string(id), formatTime(now)).Scan(&size, &p.ETag, &p.Body, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return paste.Paste{}, paste.ErrNotFound
+		return paste.Paste{}, 0, nil, paste.ErrNotFound
 	}
 	if err != nil {
-		return paste.Paste{}, translate(err)
+		return paste.Paste{}, 0, nil, translate(err)
 	}
-	e.ID = id
-	defer func() {
-		if err == nil {
-			s.cache.putRead(e, gen)
-		}
-	}()
-	if e.Created, err = parseTime(created); err != nil {
-		return paste.Paste{}, fmt.Errorf("paste %s: created_at: %w", id, err)
+	p.ID = id
+	if p.Created, err = parseTime(created); err != nil {
+		return paste.Paste{}, 0, nil, fmt.Errorf("paste %s: created_at: %w", id, err)
 	}
 	if expires.Valid {
-		if e.Expires, err = parseTime(expires.String); err != nil {
-			return paste.Paste{}, fmt.Errorf("paste %s: expires_at: %w", id, err)
+		if p.Expires, err = parseTime(expires.String); err != nil {
+			return paste.Paste{}, 0, nil, fmt.Errorf("paste %s: expires_at: %w", id, err)
 		}
 	}
-	if size <= len(head) {
-		e.Body = head
-		return e, nil
+	if size <= len(p.Body) {
+		s.cache.putRead(p, gen)
+		return p, size, nil, nil
 	}
-	if e.Body, err = s.readChunks(ctx, id, head, size); err != nil {
-		return paste.Paste{}, err
-	}
-	return e, nil
+	return p, size, func(w io.Writer) error { return s.writeChunks(ctx, id, w, size-len(p.Body)) }, nil
 }
 
-func (s *Store) readChunks(ctx context.Context, id paste.ID, head []byte, size int) ([]byte, error) {
-	body := make([]byte, 0, size)
-	body = append(body, head...)
+// writeChunks copies a paste's chunks after the first to w, each straight
+// from SQLite's buffer.
+func (s *Store) writeChunks(ctx context.Context, id paste.ID, w io.Writer, want int) error {
 	rows, err := s.r.QueryContext(ctx,
 		`SELECT data FROM paste_chunks WHERE paste_id = ? ORDER BY seq`, string(id))
 	if err != nil {
-		return nil, translate(err)
+		return translate(err)
 	}
 	defer rows.Close()
+	got := 0
 	for rows.Next() {
 		var chunk sql.RawBytes
 		if err := rows.Scan(&chunk); err != nil {
-			return nil, translate(err)
+			return translate(err)
 		}
-		body = append(body, chunk...)
+		if _, err := w.Write(chunk); err != nil {
+			return err
+		}
+		got += len(chunk)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, translate(err)
+		return translate(err)
 	}
-	if len(body) != size {
-		return nil, fmt.Errorf("paste %s: stored %d bytes, expected %d", id, len(body), size)
+	if got != want {
+		return fmt.Errorf("paste %s: %d bytes in chunks, expected %d", id, got, want)
 	}
-	return body, nil
+	return nil
 }
 
 // DeleteWithToken deletes the paste if token is its delete token.

@@ -647,14 +647,14 @@ type faultyStore struct {
 	getPanic bool
 }
 
-func (f faultyStore) Get(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, error) {
+func (f faultyStore) Open(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, int, func(io.Writer) error, error) {
 	if f.getPanic {
 		panic("store exploded")
 	}
 	if f.getErr != nil {
-		return paste.Paste{}, f.getErr
+		return paste.Paste{}, 0, nil, f.getErr
 	}
-	return f.Store.Get(ctx, id, now)
+	return f.Store.Open(ctx, id, now)
 }
 
 func TestInternalErrorsHideTheirDetail(t *testing.T) {

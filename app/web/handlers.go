@@ -57,7 +57,8 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 		s.obs.Upload(OutcomeInvalid, 0)
 		return paste.Paste{}, "", err
 	}
-	body, err := s.readBody(req, form)
+	body, release, err := s.readBody(req, form)
+	defer release()
 	if err != nil {
 		s.obs.Upload(outcomeOf(err), 0)
 		return paste.Paste{}, "", err
@@ -85,16 +86,19 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	return p, token, nil
 }
 
-// readBody holds the upload's bytes while a share of the upload memory
+// readBody reads the upload into memory once a share of the upload memory
 // budget is reserved for it; past the budget, uploads wait, then get 503.
-func (s *Server) readBody(req *http.Request, form bool) ([]byte, error) {
+// The caller calls release once the body is stored (or dropped): until then
+// the bytes are still held, so they still count.
+func (s *Server) readBody(req *http.Request, form bool) (body []byte, release func(), err error) {
+	release = func() {}
 	maxSize := s.cfg.MaxSize
 	boundary, multi := "", false
 	if form {
 		boundary, multi = isMultipart(req)
 	}
 	if !multi && req.ContentLength > maxSize {
-		return nil, paste.ErrTooLarge
+		return nil, release, paste.ErrTooLarge
 	}
 	// A form may carry a file and a plain field: room for both.
 	reserve := maxSize
@@ -107,9 +111,9 @@ func (s *Server) readBody(req *http.Request, form bool) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), s.busyWait)
 	defer cancel()
 	if err := s.uploads.acquire(ctx, reserve); err != nil {
-		return nil, retryError{paste.ErrBusy, 5}
+		return nil, release, retryError{paste.ErrBusy, 5}
 	}
-	defer s.uploads.release(reserve)
+	release = func() { s.uploads.release(reserve) }
 	// Framing and a few parts may add to a form; the body may not add more.
 	limit := maxSize + 1
 	if multi {
@@ -117,9 +121,11 @@ func (s *Server) readBody(req *http.Request, form bool) ([]byte, error) {
 	}
 	r := http.MaxBytesReader(nil, req.Body, limit)
 	if multi {
-		return readMultipart(r, boundary, maxSize)
+		body, err = readMultipart(r, boundary, maxSize)
+	} else {
+		body, err = readLimited(r, maxSize, req.ContentLength)
 	}
-	return readLimited(r, maxSize, req.ContentLength)
+	return body, release, err
 }
 
 // insert draws IDs until one is free: a collision is retried, never a 500.
@@ -176,7 +182,7 @@ func (s *Server) getPaste(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	p, err := s.store.Get(c.Request().Context(), id, now)
+	p, size, rest, err := s.store.Open(c.Request().Context(), id, now)
 	if err != nil {
 		if errors.Is(err, paste.ErrNotFound) {
 			s.obs.Lookup(false)
@@ -198,13 +204,21 @@ func (s *Server) getPaste(c echo.Context) error {
 		delete(h, hdrContentType)
 		return c.NoContent(http.StatusNotModified)
 	}
-	h[hdrContentLength] = []string{strconv.Itoa(len(p.Body))}
+	h[hdrContentLength] = []string{strconv.Itoa(size)}
 	c.Response().WriteHeader(http.StatusOK)
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
-	_, err = c.Response().Write(p.Body)
-	return err
+	if _, err := c.Response().Write(p.Body); err != nil || rest == nil {
+		return err
+	}
+	// The status is sent: a failure now can only cut the connection, which
+	// the client sees as a body shorter than Content-Length.
+	if err := rest(c.Response()); err != nil {
+		s.log.Warn("paste cut short", "id", id.String(), "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }
 
 // etagMatches implements If-None-Match for one strong tag.

@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -16,7 +17,9 @@ import (
 // Store is what the web layer needs from storage.
 type Store interface {
 	Insert(ctx context.Context, p paste.Paste) error
-	Get(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, error)
+	// Open returns the paste with the start of its body (all of it when
+	// rest is nil); rest writes the remainder; size is the whole length.
+	Open(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, size int, rest func(io.Writer) error, err error)
 	DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) error
 	Ready(ctx context.Context) error
 }
