@@ -54,7 +54,6 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h["X-Content-Type-Options"] = nosniffValue
-		h["Referrer-Policy"] = noReferrer
 		h["Content-Security-Policy"] = sandboxCSP
 		return next(c)
 	}
