@@ -127,8 +127,8 @@ func fileSize(t *testing.T, path string) int64 {
 
 // The store copies the WAL back into the database file in the background,
 // so a database that runs without litestream does not grow its WAL forever.
-// Those checkpoints are PASSIVE (TestWALIsNeverTruncated shows the WAL is
-// never reset under a reader); here: they happen, and no operation waits
+// Those checkpoints are PASSIVE (TestCheckpointsArePassiveAndTheWALIsNeverTruncated
+// shows they never hold the write lock nor cut the WAL); here: they happen, and no operation waits
 // for one.
 func TestStoreCheckpointsInTheBackground(t *testing.T) {
 	path := tempDB(t)
@@ -149,61 +149,112 @@ func TestStoreCheckpointsInTheBackground(t *testing.T) {
 	}
 }
 
-// While a reader holds a snapshot (as litestream does), a workload that
-// triggers SQLite's own auto-checkpoints completes, and the WAL file is
-// never truncated, before or after the reader lets go, nor when the store
+// pin starts a read transaction on its own connection, holding a snapshot
+// the way litestream does; the returned func ends it.
+func pin(t *testing.T, path string) (*sql.Conn, func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := rawDB(t, path, "_busy_timeout=10000").Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM pastes").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	return conn, func() {
+		t.Helper()
+		if done {
+			return
+		}
+		done = true
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The store's checkpoints while litestream holds a snapshot must be PASSIVE:
+// FULL, RESTART and TRUNCATE take the write lock and keep it, waiting up to
+// the busy timeout for the reader, so every upload would stall; TRUNCATE
+// also cuts the WAL to nothing once it can. So: a checkpoint runs under a
+// reader without ever holding the write lock, workloads complete, and the
+// WAL file never shrinks, under a reader, after it, nor when the store
 // closes while another connection still has the database open.
-func TestWALIsNeverTruncated(t *testing.T) {
+func TestCheckpointsArePassiveAndTheWALIsNeverTruncated(t *testing.T) {
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)
 	ctx := context.Background()
 	wal := path + "-wal"
-
-	reader := rawDB(t, path, "_busy_timeout=10000")
-	conn, err := reader.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "SELECT count(*) FROM pastes"); err != nil {
-		t.Fatal(err)
-	}
-
-	last := fileSize(t, wal)
-	grow := func(label string, n int) {
+	insert := func(n int) {
 		t.Helper()
 		for i := range n {
-			start := time.Now()
 			if err := s.Insert(ctx, newPaste(t, pattern(sqlite.ChunkSize/2), paste.Never, "tok")); err != nil {
-				t.Fatalf("%s insert %d: %v", label, i, err)
+				t.Fatalf("insert %d: %v", i, err)
 			}
-			if _, err := s.DeleteExpired(ctx, t0); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Ready(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if d := time.Since(start); d > time.Second {
-				t.Logf("%s insert %d took %v", label, i, d)
-			}
-			size := fileSize(t, wal)
-			if size < last {
-				t.Fatalf("%s insert %d: WAL shrank from %d to %d bytes", label, i, last, size)
-			}
-			last = size
 		}
 	}
-	// 12 × 512 KiB passes SQLite's 1000-page auto-checkpoint threshold.
-	grow("with a reader", 12)
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		t.Fatal(err)
+	last := int64(0)
+	checkWAL := func(when string) {
+		t.Helper()
+		size := fileSize(t, wal)
+		if size < last {
+			t.Fatalf("%s: WAL shrank from %d to %d bytes", when, last, size)
+		}
+		last = size
 	}
-	grow("reader gone", 12)
+	probe := rawDB(t, path, "_busy_timeout=0")
+	// waitForCheckpoint waits until a checkpoint copies frames into the
+	// database file, checking all along that nothing else holds the write
+	// lock (the store writes nothing meanwhile).
+	waitForCheckpoint := func(when string, baseline [32]byte) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for fileDigest(t, path) == baseline {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no checkpoint within 30 s", when)
+			}
+			tx, err := probe.Begin()
+			if err == nil {
+				_, err = tx.Exec("DELETE FROM pastes WHERE id = ''")
+				_ = tx.Rollback()
+			}
+			var se sqlite3.Error
+			if errors.As(err, &se) && se.Code == sqlite3.ErrBusy {
+				t.Fatalf("%s: the write lock is held while no upload runs: a checkpoint other than PASSIVE", when)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkWAL(when)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	// Frames written under a first reader cannot be copied until it ends;
+	// a second reader then holds a snapshot that includes them.
+	_, endFirst := pin(t, path)
+	insert(4)
+	second, endSecond := pin(t, path)
+	baseline := fileDigest(t, path)
+	endFirst()
+	insert(1)
+	waitForCheckpoint("under a reader", baseline)
+
+	insert(10) // well past SQLite's usual 1000-page checkpoint threshold
+	checkWAL("more writes under a reader")
+	endSecond()
+	insert(4)
+	checkWAL("after the reader")
+	waitForCheckpoint("after the reader", fileDigest(t, path))
+	insert(1) // starts the WAL over, in place
+	checkWAL("after the checkpoint")
 	if last < 4<<20 {
-		t.Errorf("WAL grew to %d bytes only; the test needs it past the auto-checkpoint threshold", last)
+		t.Errorf("WAL grew to %d bytes only; the test needs it large", last)
 	}
 
 	closeStore()
@@ -211,16 +262,9 @@ func TestWALIsNeverTruncated(t *testing.T) {
 		t.Errorf("WAL after the store closed while another connection is open: got %d bytes, want %d", got, last)
 	}
 	var check string
-	if err := conn.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+	if err := second.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 		t.Errorf("integrity_check: got %q, %v", check, err)
 	}
-}
-
-func ignore(err, want error) error {
-	if errors.Is(err, want) {
-		return nil
-	}
-	return err
 }
 
 // The DSN is built from a path: odd characters in it must not turn into

@@ -1,8 +1,10 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -495,4 +497,50 @@ func TestReady(t *testing.T) {
 			t.Errorf("Insert into a read-only file: got %v, want ErrStoreReadOnly", err)
 		}
 	})
+}
+
+func TestOpenStreamsLargePastes(t *testing.T) {
+	path := tempDB(t)
+	s, closeStore := mustOpen(t, path)
+	small := newPaste(t, []byte("small"), paste.Never, "tok")
+	large := newPaste(t, pattern(5*sqlite.ChunkSize/2), paste.Never, "tok")
+	mustInsert(t, s, small)
+	mustInsert(t, s, large)
+	closeStore()
+	s, _ = mustOpen(t, path)
+	ctx := context.Background()
+
+	p, size, rest, err := s.Open(ctx, small.ID, t0)
+	if err != nil || rest != nil || size != 5 || string(p.Body) != "small" {
+		t.Errorf("Open small: got %q, size %d, rest %v, %v; want the whole body and no rest", p.Body, size, rest != nil, err)
+	}
+
+	p, size, rest, err = s.Open(ctx, large.ID, t0)
+	if err != nil || rest == nil {
+		t.Fatalf("Open large: got rest %v, %v; want a rest to stream", rest != nil, err)
+	}
+	if size != len(large.Body) || len(p.Body) > sqlite.ChunkSize {
+		t.Errorf("Open large: size %d with %d bytes in hand, want size %d and at most one chunk in hand", size, len(p.Body), len(large.Body))
+	}
+	var buf bytes.Buffer
+	buf.Write(p.Body)
+	if err := rest(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !equalBytes(buf.Bytes(), large.Body) {
+		t.Errorf("streamed body differs from the stored one (%d bytes, want %d)", buf.Len(), len(large.Body))
+	}
+
+	// Deleted between the first chunk and the rest: the rest fails rather
+	// than ending the body early as if it were whole.
+	_, _, rest, err = s.Open(ctx, large.ID, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteWithToken(ctx, large.ID, "tok", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := rest(io.Discard); err == nil {
+		t.Error("rest of a paste deleted meanwhile: got no error")
+	}
 }
