@@ -20,7 +20,8 @@
 #               /etc/cont-finish.d/*, TERM everything left, wait up to
 #               S6_KILL_GRACETIME (the whole of it with HARNESS_EXACT_GRACE=1, as
 #               s6-overlay does), KILL, exit with the container exit code file.
-#   -u UID:GID = Dockerfile USER: the whole supervision tree drops to it.
+#   -u UID:GID = Dockerfile USER: /run is handed to it (as s6-overlay's preinit
+#               does) and the whole supervision tree, and exec, run as it.
 #
 # Needs root, overlayfs, util-linux (unshare, nsenter, setpriv) and the Debian
 # packages s6 and execline. Nothing outside the state directory is changed.
@@ -30,7 +31,7 @@
 #                                              or -d: detached, prints the state dir
 #       opts: -e VAR=VAL  --env-file FILE  -v HOSTDIR:CTRDIR  -L LAYER  -w WORKDIR
 #             -u UID[:GID]  --state DIR
-#   harness.sh exec STATE CMD...      run CMD inside the container (docker exec)
+#   harness.sh exec STATE CMD...      run CMD inside the container as its user (docker exec)
 #   harness.sh svc  STATE             s6-svstat of every supervised service
 #   harness.sh stop STATE [SECONDS]   SIGTERM pid 1, SIGKILL after SECONDS (10)
 #   harness.sh kill STATE             SIGKILL pid 1 (the whole container dies)
