@@ -110,15 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	httpSrv := newHTTPServer(srv.Handler(), log)
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.dbPath)
 	logs.flush()
 	if err := signalReady(cfg.readyFD); err != nil {
@@ -148,6 +140,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	stopSweep()
 	log.Info("stopped")
 	return nil
+}
+
+// newHTTPServer bounds what one client can hold: headers must arrive within
+// 10 s and fit in 32 KiB (else 431), a request must be read within 2 min
+// (uploads also keep a minimum rate, see the web package), and idle
+// connections close after 2 min.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // signalReady tells a supervisor (s6's notification-fd) that we listen.

@@ -58,7 +58,7 @@ func (c *checkpointer) loop() {
 		case <-t.C:
 		}
 		n := c.commits.Load()
-		if n == seen {
+		if n == seen && c.err() == nil {
 			continue
 		}
 		seen = n
@@ -70,7 +70,8 @@ func (c *checkpointer) loop() {
 	}
 }
 
-// err is the last checkpoint's failure, if it failed (a full disk, say).
+// err is the last checkpoint's failure, if it failed (a full disk, say);
+// a failed checkpoint is retried on every tick until one succeeds.
 func (c *checkpointer) err() error {
 	if p := c.lastErr.Load(); p != nil {
 		return *p

@@ -322,7 +322,13 @@ func (s *Store) Ready(ctx context.Context) error {
 		_ = tx.Rollback()
 		return fmt.Errorf("write: %w", translate(err))
 	}
-	return tx.Rollback()
+	if err := tx.Rollback(); err != nil {
+		return err
+	}
+	if err := s.ckpt.err(); err != nil {
+		return fmt.Errorf("checkpoint: %w", translate(err))
+	}
+	return nil
 }
 
 // translate maps SQLite's resource errors onto the domain's.

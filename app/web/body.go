@@ -7,7 +7,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/litepaste/litepaste/app/paste"
 )
@@ -47,8 +49,64 @@ func readError(err error) error {
 	if errors.As(err, &mbe) {
 		return paste.ErrTooLarge
 	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errors.Join(errTooSlow, err)
+	}
 	return errors.Join(paste.ErrBadUpload, err)
 }
+
+// errTooSlow is an upload cut off for sending below minUploadRate.
+var errTooSlow = errors.New("upload too slow")
+
+// An upload holds its share of the memory budget while its body arrives, so
+// it must keep arriving: after a grace period (Server.uploadGrace, shorter
+// than the time a waiting upload waits), at least minUploadRate on average.
+// A client trickling its body is cut off instead of keeping the budget from
+// everyone else.
+const (
+	minUploadRate = 64 << 10 // bytes per second
+	rateStep      = 64 << 10 // bytes read per deadline
+)
+
+// minRateReader moves the connection's read deadline along with the bytes
+// received, so each step of rateStep bytes must arrive in time.
+type minRateReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	limit time.Time // the server's own read deadline, never to be extended
+	n     int64
+}
+
+// newMinRateReader starts the clock now; arrived is when the request reached
+// the handler, from which the server's own read timeout is counted.
+func newMinRateReader(req *http.Request, r io.Reader, w http.ResponseWriter, grace time.Duration, arrived time.Time) *minRateReader {
+	m := &minRateReader{r: r, rc: http.NewResponseController(w), start: time.Now(), grace: grace}
+	if srv, ok := req.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
+		m.limit = arrived.Add(srv.ReadTimeout)
+	}
+	return m
+}
+
+func (m *minRateReader) Read(p []byte) (int, error) {
+	if len(p) > rateStep {
+		p = p[:rateStep]
+	}
+	earned := time.Duration(float64(m.n+int64(len(p))) / minUploadRate * float64(time.Second))
+	deadline := m.start.Add(m.grace + earned)
+	if !m.limit.IsZero() && deadline.After(m.limit) {
+		deadline = m.limit
+	}
+	// Servers under test (no connection) cannot set deadlines: nothing to enforce.
+	_ = m.rc.SetReadDeadline(deadline)
+	n, err := m.r.Read(p)
+	m.n += int64(n)
+	return n, err
+}
+
+// done restores the server's own deadline for the rest of the exchange.
+func (m *minRateReader) done() { _ = m.rc.SetReadDeadline(m.limit) }
 
 // isMultipart reports whether a POST carries form parts (curl -F).
 func isMultipart(r *http.Request) (string, bool) {

@@ -18,6 +18,8 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusNotFound, "paste not found"
 	case errors.Is(err, paste.ErrEmpty):
 		return http.StatusBadRequest, "paste is empty"
+	case errors.Is(err, errTooSlow):
+		return http.StatusRequestTimeout, "upload too slow: the body must keep arriving"
 	case errors.Is(err, paste.ErrBadUpload):
 		return http.StatusBadRequest, "malformed upload"
 	case errors.Is(err, paste.ErrInvalidExpiry):

@@ -15,3 +15,7 @@ func (s *Server) RateLimitedClients() int {
 
 // SetBusyWait shortens how long an upload waits for upload memory.
 func (s *Server) SetBusyWait(d time.Duration) { s.busyWait = d }
+
+// SetUploadGrace shortens how long a body may take before the minimum
+// upload rate applies.
+func (s *Server) SetUploadGrace(d time.Duration) { s.uploadGrace = d }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -57,7 +58,7 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 		s.obs.Upload(OutcomeInvalid, 0)
 		return paste.Paste{}, "", err
 	}
-	body, release, err := s.readBody(req, form)
+	body, release, err := s.readBody(c.Response(), req, form)
 	defer release()
 	if err != nil {
 		s.obs.Upload(outcomeOf(err), 0)
@@ -90,8 +91,9 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 // budget is reserved for it; past the budget, uploads wait, then get 503.
 // The caller calls release once the body is stored (or dropped): until then
 // the bytes are still held, so they still count.
-func (s *Server) readBody(req *http.Request, form bool) (body []byte, release func(), err error) {
+func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (body []byte, release func(), err error) {
 	release = func() {}
+	arrived := time.Now()
 	maxSize := s.cfg.MaxSize
 	boundary, multi := "", false
 	if form {
@@ -119,7 +121,9 @@ func (s *Server) readBody(req *http.Request, form bool) (body []byte, release fu
 	if multi {
 		limit = 2*maxSize + 64<<10
 	}
-	r := http.MaxBytesReader(nil, req.Body, limit)
+	rate := newMinRateReader(req, http.MaxBytesReader(nil, req.Body, limit), w, s.uploadGrace, arrived)
+	defer rate.done()
+	var r io.Reader = rate
 	if multi {
 		body, err = readMultipart(r, boundary, maxSize)
 	} else {

@@ -64,19 +64,23 @@ type Config struct {
 
 // Server is the HTTP handler.
 type Server struct {
-	cfg      Config
-	store    Store
-	now      func() time.Time
-	log      *slog.Logger
-	obs      Observer
-	e        *echo.Echo
-	proxies  proxyTrust
-	limiter  *rateLimiter
-	uploads  *byteSemaphore
-	pages    *template.Template
-	static   staticFiles
-	choices  []expiryChoice
-	busyWait time.Duration
+	cfg     Config
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	obs     Observer
+	e       *echo.Echo
+	proxies proxyTrust
+	limiter *rateLimiter
+	uploads *byteSemaphore
+	pages   *template.Template
+	static  staticFiles
+	choices []expiryChoice
+	// busyWait is how long an upload waits for upload memory; uploadGrace,
+	// how long a body may take before the minimum rate applies. A trickling
+	// client is cut off before a waiting upload gives up.
+	busyWait    time.Duration
+	uploadGrace time.Duration
 }
 
 // New builds the server; now is the clock (tests inject their own).
@@ -92,17 +96,18 @@ func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Ob
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    store,
-		now:      now,
-		log:      log,
-		obs:      obs,
-		proxies:  proxyTrust{prefixes: cfg.TrustedProxies},
-		uploads:  newByteSemaphore(cfg.UploadMemory),
-		pages:    pages,
-		static:   loadStatic(),
-		choices:  expiryChoices(cfg.Expiry),
-		busyWait: 10 * time.Second,
+		cfg:         cfg,
+		store:       store,
+		now:         now,
+		log:         log,
+		obs:         obs,
+		proxies:     proxyTrust{prefixes: cfg.TrustedProxies},
+		uploads:     newByteSemaphore(cfg.UploadMemory),
+		pages:       pages,
+		static:      loadStatic(),
+		choices:     expiryChoices(cfg.Expiry),
+		busyWait:    10 * time.Second,
+		uploadGrace: 5 * time.Second,
 	}
 	if cfg.PerMinuteLimit > 0 {
 		s.limiter = newRateLimiter(cfg.PerMinuteLimit, time.Minute, now)
