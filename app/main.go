@@ -24,9 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// shutdownGrace is how long requests in flight may take to finish: inside
-// the 10 s a `docker stop` allows, leaving time for the final replica sync.
-const shutdownGrace = 5 * time.Second
+// shutdownGrace is how long requests in flight may take to finish. In the
+// container the server's stop and the replica sync after it share the 4 s
+// s6 gives services (S6_SERVICES_GRACETIME); the sync may take 2 s.
+const shutdownGrace = 2 * time.Second
 
 // memoryHeadroom is what the process needs besides upload bodies: the paste
 // cache, request buffers, SQLite's page caches, the runtime.
@@ -189,8 +190,9 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func
 	return func() { _ = s.Close() }, nil
 }
 
-// sweepExpired deletes expired pastes in the background; reads already hide
-// them, so the sweep only reclaims space.
+// sweepExpired deletes expired pastes in the background (reads already hide
+// them, so the sweep only reclaims space), and keeps the replica moving after
+// deletions so that they leave the bucket too.
 func sweepExpired(ctx context.Context, store *sqlite.Store, every time.Duration, log *slog.Logger, m *metrics.Metrics) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -200,9 +202,13 @@ func sweepExpired(ctx context.Context, store *sqlite.Store, every time.Duration,
 			return
 		case <-t.C:
 		}
-		n, err := store.DeleteExpired(ctx, time.Now())
+		now := time.Now()
+		n, err := store.DeleteExpired(ctx, now)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sweep expired pastes", "err", err)
+		}
+		if _, err := store.Heartbeat(ctx, now); err != nil && ctx.Err() == nil {
+			log.Warn("replica heartbeat", "err", err)
 		}
 		if n > 0 {
 			log.Info("swept expired pastes", "count", n)

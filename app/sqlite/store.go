@@ -263,6 +263,9 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 	if _, err = tx.ExecContext(ctx, `DELETE FROM pastes WHERE id = ?`, string(id)); err != nil {
 		return translate(err)
 	}
+	if err = noteDeletion(ctx, tx, now); err != nil {
+		return translate(err)
+	}
 	if err = tx.Commit(); err != nil {
 		return translate(err)
 	}
@@ -288,9 +291,47 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		}
 		total += n
 		if n < 200 {
+			if total > 0 {
+				if err := noteDeletion(ctx, s.w, now); err != nil {
+					return total, translate(err)
+				}
+			}
 			return total, nil
 		}
 	}
+}
+
+// After a deletion, the replica still holds the paste's bytes until
+// Litestream has taken a snapshot after it and then seen one more change
+// (litestream.yml: a snapshot every 12 h, kept 12 h). So for heartbeatFor
+// after each deletion, Heartbeat writes a tiny change every heartbeatEvery;
+// a service with no deletions pays nothing.
+const (
+	heartbeatFor   = 26 * time.Hour
+	heartbeatEvery = time.Hour
+)
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func noteDeletion(ctx context.Context, db execer, now time.Time) error {
+	_, err := db.ExecContext(ctx, `UPDATE replica_heartbeat SET last_delete_at = ?`, formatTime(now))
+	return err
+}
+
+// Heartbeat touches the heartbeat row if a deletion happened within
+// heartbeatFor and the last touch is heartbeatEvery old; it reports whether
+// it wrote. Call it periodically (the expiry sweeper does).
+func (s *Store) Heartbeat(ctx context.Context, now time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx,
+		`UPDATE replica_heartbeat SET touched_at = ? WHERE last_delete_at > ? AND touched_at <= ?`,
+		formatTime(now), formatTime(now.Add(-heartbeatFor)), formatTime(now.Add(-heartbeatEvery)))
+	if err != nil {
+		return false, translate(err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // Stats describes what the store holds.
