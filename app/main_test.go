@@ -16,36 +16,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/litepaste/litepaste/app/internal/testkit"
 
 	"github.com/litepaste/litepaste/app/paste"
 	"github.com/litepaste/litepaste/app/sqlite"
 )
 
-// syncBuffer is the program's stderr: written by its goroutines, read by
-// the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logLine finds the first JSON log line with the given msg.
-func (b *syncBuffer) logLine(msg string) (map[string]any, bool) {
+func logLine(b *testkit.SyncBuffer, msg string) (map[string]any, bool) {
 	for _, line := range strings.Split(b.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
@@ -62,7 +44,7 @@ func envOf(m map[string]string) func(string) string {
 // program is one run of the whole server, as main runs it.
 type program struct {
 	base   string // http://127.0.0.1:PORT
-	stderr *syncBuffer
+	stderr *testkit.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 	dbPath string
@@ -77,7 +59,7 @@ func startProgram(t *testing.T, env map[string]string, args ...string) *program 
 		full[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &program{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1), dbPath: full["DB_PATH"]}
+	p := &program{stderr: &testkit.SyncBuffer{}, cancel: cancel, done: make(chan error, 1), dbPath: full["DB_PATH"]}
 	listening := make(chan net.Addr, 1)
 	go func() { p.done <- run(ctx, args, envOf(full), p.stderr, listening) }()
 	select {
@@ -195,7 +177,7 @@ func TestProgramServesPastesOverHTTP(t *testing.T) {
 		t.Errorf("/metrics on the public port: got %d, want 404", res.StatusCode)
 	}
 
-	line, ok := p.stderr.logLine("metrics listening")
+	line, ok := logLine(p.stderr, "metrics listening")
 	if !ok {
 		t.Fatalf("no metrics listening line in the log:\n%s", p.stderr)
 	}
@@ -209,7 +191,7 @@ func TestProgramServesPastesOverHTTP(t *testing.T) {
 		}
 	}
 
-	if l, ok := p.stderr.logLine("listening"); !ok || !strings.HasSuffix(l["addr"].(string), p.base[strings.LastIndex(p.base, ":"):]) {
+	if l, ok := logLine(p.stderr, "listening"); !ok || !strings.HasSuffix(l["addr"].(string), p.base[strings.LastIndex(p.base, ":"):]) {
 		t.Errorf("log: want a listening line with the address, got %v\n%s", l, p.stderr)
 	}
 	waitFor(t, "request log lines", func() bool {
@@ -299,7 +281,7 @@ func TestProgramFinishesARequestInFlightWhenStopped(t *testing.T) {
 		t.Fatalf("run after a stop: got %v, want nil", err)
 	}
 	for _, msg := range []string{"shutting down", "stopped"} {
-		if _, ok := p.stderr.logLine(msg); !ok {
+		if _, ok := logLine(p.stderr, msg); !ok {
 			t.Errorf("log lacks %q:\n%s", msg, p.stderr)
 		}
 	}
@@ -325,7 +307,7 @@ func TestProgramSweepsExpiredPastes(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("PUT: got %d %q", res.StatusCode, answer)
 	}
-	line, ok := p.stderr.logLine("metrics listening")
+	line, ok := logLine(p.stderr, "metrics listening")
 	if !ok {
 		t.Fatal("no metrics address in the log")
 	}
@@ -339,7 +321,7 @@ func TestProgramSweepsExpiredPastes(t *testing.T) {
 func TestProgramMigrateOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fresh", "litepaste.db")
 	listening := make(chan net.Addr, 1)
-	stderr := &syncBuffer{}
+	stderr := &testkit.SyncBuffer{}
 	err := run(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), stderr, listening)
 	if err != nil {
 		t.Fatalf("run -migrate: %v\n%s", err, stderr)
@@ -405,7 +387,7 @@ func TestProgramFailsWithAClearError(t *testing.T) {
 }
 
 func TestProgramHelp(t *testing.T) {
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	err := run(context.Background(), []string{"-h"}, envOf(nil), &out, nil)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run -h: got %v, want flag.ErrHelp (main exits 0 on it)", err)

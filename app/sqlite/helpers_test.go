@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/litepaste/litepaste/app/paste"
 	"github.com/litepaste/litepaste/app/sqlite"
@@ -115,58 +112,3 @@ func pattern(n int) []byte {
 }
 
 func equalBytes(got, want []byte) bool { return bytes.Equal(got, want) }
-
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// readOnlyFile makes path unwritable for this process: mode 0444 for an
-// ordinary user; for root, who ignores modes, the immutable attribute.
-func readOnlyFile(t testing.TB, path string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if err := os.Chmod(path, 0o444); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err := setImmutable(path, true); err != nil {
-		skipOrFail(t, "cannot make %s immutable (%v): no way to deny root a write here", path, err)
-	}
-	t.Cleanup(func() {
-		if err := setImmutable(path, false); err != nil {
-			t.Errorf("clear immutable attribute: %v", err)
-		}
-	})
-}
-
-// setImmutable sets or clears FS_IMMUTABLE_FL (chattr +i).
-func setImmutable(path string, on bool) error {
-	const (
-		getFlags  = 0x80086601 // FS_IOC_GETFLAGS
-		setFlags  = 0x40086602 // FS_IOC_SETFLAGS
-		immutable = 0x10       // FS_IMMUTABLE_FL
-	)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var flags int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
-		return e
-	}
-	if on {
-		flags |= immutable
-	} else {
-		flags &^= immutable
-	}
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), setFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
-		return e
-	}
-	return nil
-}

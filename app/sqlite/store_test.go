@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/litepaste/litepaste/app/internal/testkit"
 	"io"
 	"os"
 	"path/filepath"
@@ -483,7 +484,7 @@ func TestReady(t *testing.T) {
 		p := newPaste(t, []byte("still readable"), paste.Never, "")
 		mustInsert(t, s, p)
 		closeStore()
-		readOnlyFile(t, path)
+		testkit.ReadOnlyFile(t, path)
 
 		s, _ = mustOpen(t, path)
 		err := s.Ready(context.Background())

@@ -13,10 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
+
+	"github.com/litepaste/litepaste/app/internal/testkit"
 
 	"github.com/litepaste/litepaste/app/paste"
 	"github.com/litepaste/litepaste/app/sqlite"
@@ -45,24 +45,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// syncBuffer collects log output written from request goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testServer is the real server on a real SQLite file in a temp dir.
 type testServer struct {
 	t      *testing.T
@@ -70,7 +52,7 @@ type testServer struct {
 	h      http.Handler
 	store  *sqlite.Store
 	clock  *clock
-	logs   *syncBuffer
+	logs   *testkit.SyncBuffer
 	dbPath string
 }
 
@@ -119,7 +101,7 @@ func mustServer(t testing.TB, opts ...option) *testServer {
 		store = setup.wrap(st)
 	}
 	clk := newClock()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := web.New(setup.cfg, store, clk.Now, log, setup.obs)
 	if err != nil {
@@ -265,16 +247,6 @@ func httptestDo(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// skipOrFail skips a test whose environment is missing, except in CI, where
-// a missing dependency is a failure.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // readOnlyDatabase makes a migrated database file that this process cannot
 // write: mode 0444 for an ordinary user; for root, who ignores modes, the
 // file system's immutable attribute.
@@ -294,41 +266,6 @@ func readOnlyDatabase(t testing.TB) string {
 		}
 		return path
 	}
-	if err := setImmutable(path, true); err != nil {
-		skipOrFail(t, "cannot make %s immutable (%v): no way to deny root a write here", path, err)
-	}
-	t.Cleanup(func() {
-		if err := setImmutable(path, false); err != nil {
-			t.Errorf("clear immutable attribute: %v", err)
-		}
-	})
+	testkit.ReadOnlyFile(t, path)
 	return path
-}
-
-// setImmutable sets or clears FS_IMMUTABLE_FL (chattr +i), which stops even
-// root from opening the file for writing.
-func setImmutable(path string, on bool) error {
-	const (
-		getFlags  = 0x80086601 // FS_IOC_GETFLAGS
-		setFlags  = 0x40086602 // FS_IOC_SETFLAGS
-		immutable = 0x10       // FS_IMMUTABLE_FL
-	)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var flags int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
-		return e
-	}
-	if on {
-		flags |= immutable
-	} else {
-		flags &^= immutable
-	}
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), setFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
-		return e
-	}
-	return nil
 }

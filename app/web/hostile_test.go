@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/litepaste/litepaste/app/internal/testkit"
+
 	"github.com/litepaste/litepaste/app/paste"
 	"github.com/litepaste/litepaste/app/web"
 )
@@ -323,7 +325,7 @@ func mountTmpfs(t *testing.T, size string) string {
 	dir := t.TempDir()
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "litepaste-test", dir).CombinedOutput()
 	if err != nil {
-		skipOrFail(t, "cannot mount a tmpfs for the disk-full test (needs root): %v: %s", err, out)
+		testkit.SkipOrFail(t, "cannot mount a tmpfs for the disk-full test (needs root): %v: %s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {

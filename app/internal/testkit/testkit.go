@@ -1,0 +1,88 @@
+// Package testkit holds the helpers that more than one package's tests need.
+// Only tests import it.
+package testkit
+
+import (
+	"bytes"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// SyncBuffer collects output written from several goroutines (a server's
+// log) for a test to read.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// SkipOrFail skips outside CI; under CI=true a missing prerequisite fails.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// ReadOnlyFile makes path unwritable for this process until the test ends:
+// mode 0444 for an ordinary user; for root, who ignores modes, the file
+// system's immutable attribute (chattr +i).
+func ReadOnlyFile(t testing.TB, path string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(path, 0o444); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err := setImmutable(path, true); err != nil {
+		SkipOrFail(t, "cannot make %s immutable (%v): no way to deny root a write here", path, err)
+	}
+	t.Cleanup(func() {
+		if err := setImmutable(path, false); err != nil {
+			t.Errorf("clear immutable attribute: %v", err)
+		}
+	})
+}
+
+// setImmutable sets or clears FS_IMMUTABLE_FL.
+func setImmutable(path string, on bool) error {
+	const (
+		getFlags  = 0x80086601 // FS_IOC_GETFLAGS
+		setFlags  = 0x40086602 // FS_IOC_SETFLAGS
+		immutable = 0x10       // FS_IMMUTABLE_FL
+	)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var flags int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+		return e
+	}
+	if on {
+		flags |= immutable
+	} else {
+		flags &^= immutable
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), setFlags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+		return e
+	}
+	return nil
+}
