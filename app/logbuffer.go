@@ -45,6 +45,8 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 func (b *logBuffer) flush() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Nowhere is left to report a failing log stream to; the next flush
+	// tries again.
 	_ = b.w.Flush()
 }
 

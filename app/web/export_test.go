@@ -19,3 +19,11 @@ func (s *Server) SetBusyWait(d time.Duration) { s.busyWait = d }
 // SetUploadGrace shortens how long a body may take before the minimum
 // upload rate applies.
 func (s *Server) SetUploadGrace(d time.Duration) { s.uploadGrace = d }
+
+// Sweep drops idle rate-limiter state now (the limiter also does so by
+// itself once per window).
+func (s *Server) Sweep() {
+	if s.limiter != nil {
+		s.limiter.sweep()
+	}
+}

@@ -116,9 +116,9 @@ type staticFile struct {
 	etag  string
 }
 
-func loadStatic() staticFiles {
+func loadStatic() (staticFiles, error) {
 	files := staticFiles{}
-	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -133,7 +133,7 @@ func loadStatic() staticFiles {
 		files[strings.TrimPrefix(p, "static/")] = staticFile{body: body, ctype: ctype, etag: paste.ETag(body)}
 		return nil
 	})
-	return files
+	return files, err
 }
 
 func (s *Server) staticFile(c echo.Context) error {

@@ -95,6 +95,10 @@ func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Ob
 	if err != nil {
 		return nil, err
 	}
+	static, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:         cfg,
 		store:       store,
@@ -104,7 +108,7 @@ func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Ob
 		proxies:     proxyTrust{prefixes: cfg.TrustedProxies},
 		uploads:     newByteSemaphore(cfg.UploadMemory),
 		pages:       pages,
-		static:      loadStatic(),
+		static:      static,
 		choices:     expiryChoices(cfg.Expiry),
 		busyWait:    10 * time.Second,
 		uploadGrace: 5 * time.Second,
@@ -118,13 +122,6 @@ func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Ob
 
 // Handler is the root http.Handler.
 func (s *Server) Handler() *echo.Echo { return s.e }
-
-// Sweep drops idle rate-limiter state; call it periodically.
-func (s *Server) Sweep() {
-	if s.limiter != nil {
-		s.limiter.sweep()
-	}
-}
 
 type nopObserver struct{}
 
