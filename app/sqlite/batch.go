@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/litepaste/litepaste/app/paste"
 )
@@ -13,7 +12,6 @@ import (
 const (
 	maxBatch      = 128
 	maxBatchBytes = 8 << 20
-	lingerTime    = 200 * time.Microsecond
 )
 
 type insertRequest struct {
@@ -26,46 +24,22 @@ type insertRequest struct {
 // taken ID fails only its own paste.
 func (s *Store) writeLoop() {
 	defer close(s.stopped)
-	linger := time.NewTimer(0)
-	<-linger.C
-	last := 1
 	for first := range s.inserts {
 		batch := []insertRequest{first}
 		size := len(first.p.Body)
-		// Under load (the last batch held several pastes), wait a moment
-		// for as many again: one commit then serves them all.
-		lingering := last > 1
-		if lingering {
-			linger.Reset(lingerTime)
-		}
 	fill:
 		for len(batch) < maxBatch && size < maxBatchBytes {
-			var req insertRequest
-			var ok bool
-			if lingering && len(batch) < last {
-				select {
-				case req, ok = <-s.inserts:
-				case <-linger.C:
-					lingering = false
-					continue
-				}
-			} else {
-				select {
-				case req, ok = <-s.inserts:
-				default:
+			select {
+			case req, ok := <-s.inserts:
+				if !ok {
 					break fill
 				}
-			}
-			if !ok {
+				batch = append(batch, req)
+				size += len(req.p.Body)
+			default:
 				break fill
 			}
-			batch = append(batch, req)
-			size += len(req.p.Body)
 		}
-		if lingering && !linger.Stop() {
-			<-linger.C
-		}
-		last = len(batch)
 		errs := s.insertBatch(batch)
 		for i, req := range batch {
 			req.done <- errs[i]
