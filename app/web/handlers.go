@@ -267,8 +267,8 @@ func (s *Server) readyz(c echo.Context) error {
 	defer cancel()
 	if err := s.store.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
-		_, reason := s.statusOf(err)
-		if reason == "internal error" {
+		code, reason := s.statusOf(err)
+		if code == http.StatusInternalServerError {
 			reason = "database unavailable"
 		}
 		return text(c, http.StatusServiceUnavailable, "not ready: "+reason+"\n")
