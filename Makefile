@@ -37,6 +37,7 @@ FUZZTIME ?= 10s
 test-fuzz:
 	go test ./app/paste -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME)
 	go test ./app/web -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime $(FUZZTIME)
+	go test ./app/web -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME)
 
 test-browser: build
 	cd test/browser && LITEPASTE_BIN=$(BIN)/litepaste go test -count=1 ./...

@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		PerMinuteLimit: cfg.perMinuteLimit,
 		TrustedProxies: cfg.trustedProxies,
 		Expiry:         cfg.expiry,
-	}, store, time.Now, log, obs)
+	}, store, time.Now, logs, obs)
 	if err != nil {
 		return err
 	}

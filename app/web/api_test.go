@@ -623,7 +623,7 @@ func TestReadyz(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := web.New(defaultConfig(), st, time.Now, discardLog(), nil)
+		srv, err := web.New(defaultConfig(), st, time.Now, io.Discard, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,24 +13,28 @@ import (
 	"github.com/litepaste/litepaste/app/paste"
 )
 
-// putResponse is LogPaste's {"id": ...}, plus what litepaste adds.
-type putResponse struct {
-	ID          string `json:"id"`
-	URL         string `json:"url"`
-	DeleteToken string `json:"deleteToken"`
-	Expires     string `json:"expires,omitempty"`
-}
-
+// putPaste answers LogPaste's {"id": ...} plus what litepaste adds: the
+// paste's URL, its delete token and, if it expires, when. The JSON is written
+// by hand (every value is a string): this is the hot path of uploads.
 func (s *Server) putPaste(c echo.Context) error {
 	p, token, err := s.upload(c, false)
 	if err != nil {
 		return err
 	}
-	resp := putResponse{ID: p.ID.String(), URL: s.pasteURL(c, p.ID), DeleteToken: token}
+	b := make([]byte, 0, 160)
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, p.ID.String())
+	b = append(b, `,"url":`...)
+	b = appendJSONString(b, s.pasteURL(c, p.ID))
+	b = append(b, `,"deleteToken":`...)
+	b = appendJSONString(b, token)
 	if !p.Expires.IsZero() {
-		resp.Expires = p.Expires.Format(time.RFC3339)
+		b = append(b, `,"expires":"`...)
+		b = p.Expires.AppendFormat(b, time.RFC3339)
+		b = append(b, '"')
 	}
-	return c.JSON(http.StatusOK, resp)
+	b = append(b, "}\n"...)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
 // postPaste answers with the paste's URL as plain text (LogPaste's format);
@@ -79,11 +83,11 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	}
 	s.obs.Upload(OutcomeStored, len(body))
 	h := c.Response().Header()
-	h.Set("X-Delete-Token", token)
+	h["X-Delete-Token"] = []string{token}
 	if !p.Expires.IsZero() {
-		h.Set("X-Paste-Expires", p.Expires.Format(time.RFC3339))
+		h["X-Paste-Expires"] = []string{p.Expires.Format(time.RFC3339)}
 	}
-	h.Set("Cache-Control", "no-store")
+	h[hdrCacheControl] = noStore
 	return p, token, nil
 }
 

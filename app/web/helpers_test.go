@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -102,8 +101,7 @@ func mustServer(t testing.TB, opts ...option) *testServer {
 	}
 	clk := newClock()
 	logs := &testkit.SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := web.New(setup.cfg, store, clk.Now, log, setup.obs)
+	srv, err := web.New(setup.cfg, store, clk.Now, logs, setup.obs)
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
@@ -238,8 +236,6 @@ func mustJSON(t testing.TB, data []byte, v any) {
 		t.Fatalf("answer %q is not JSON: %v", data, err)
 	}
 }
-
-func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func httptestDo(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()

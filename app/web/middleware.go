@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -23,14 +22,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		s.obs.Request(req.Method, route, res.Status, elapsed)
-		s.log.LogAttrs(req.Context(), levelFor(res.Status), "request",
-			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
-			slog.Int("status", res.Status),
-			slog.Int64("bytes", res.Size),
-			slog.Duration("duration", elapsed),
-			slog.String("client", c.RealIP()),
-		)
+		s.requests.write(start.Add(elapsed), req.Method, req.URL.Path, res.Status, res.Size, elapsed, c.RealIP())
 		return nil
 	}
 }
@@ -85,10 +77,3 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 var varyOrigin = []string{"Origin"}
-
-func levelFor(status int) slog.Level {
-	if status >= 500 {
-		return slog.LevelWarn
-	}
-	return slog.LevelInfo
-}

@@ -64,18 +64,19 @@ type Config struct {
 
 // Server is the HTTP handler.
 type Server struct {
-	cfg     Config
-	store   Store
-	now     func() time.Time
-	log     *slog.Logger
-	obs     Observer
-	e       *echo.Echo
-	proxies proxyTrust
-	limiter *rateLimiter
-	uploads *byteSemaphore
-	pages   *template.Template
-	static  staticFiles
-	choices []expiryChoice
+	cfg      Config
+	store    Store
+	now      func() time.Time
+	log      *slog.Logger
+	requests *requestLog
+	obs      Observer
+	e        *echo.Echo
+	proxies  proxyTrust
+	limiter  *rateLimiter
+	uploads  *byteSemaphore
+	pages    *template.Template
+	static   staticFiles
+	choices  []expiryChoice
 	// busyWait is how long an upload waits for upload memory; uploadGrace,
 	// how long a body may take before the minimum rate applies. A trickling
 	// client is cut off before a waiting upload gives up.
@@ -83,8 +84,10 @@ type Server struct {
 	uploadGrace time.Duration
 }
 
-// New builds the server; now is the clock (tests inject their own).
-func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Observer) (*Server, error) {
+// New builds the server; now is the clock (tests inject their own); logs
+// receives JSON log lines, one per request and one per notable event, from
+// concurrent goroutines.
+func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Observer) (*Server, error) {
 	if obs == nil {
 		obs = nopObserver{}
 	}
@@ -103,7 +106,8 @@ func New(cfg Config, store Store, now func() time.Time, log *slog.Logger, obs Ob
 		cfg:         cfg,
 		store:       store,
 		now:         now,
-		log:         log,
+		log:         slog.New(slog.NewJSONHandler(logs, nil)),
+		requests:    newRequestLog(logs),
 		obs:         obs,
 		proxies:     proxyTrust{prefixes: cfg.TrustedProxies},
 		uploads:     newByteSemaphore(cfg.UploadMemory),
@@ -145,6 +149,7 @@ var (
 	textPlainValue = []string{textPlain}
 	nosniffValue   = []string{"nosniff"}
 	noReferrer     = []string{"no-referrer"}
+	noStore        = []string{"no-store"}
 	sandboxCSP     = []string{"default-src 'none'; sandbox"}
 	anyOrigin      = []string{"*"}
 	exposedHeaders = []string{"X-Delete-Token, X-Paste-Expires, Retry-After, Etag"}

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestAppendJSONStringIsValidJSON(t *testing.T) {
+	for _, s := range []string{
+		"", "/abc", `/a"b\c`, "/tab\there", "/nl\nx\r", "/ctl\x00\x01\x1f\x7f",
+		"/héllo/世界", "/bad\xff\xfeutf8", "/ls\u2028ps\u2029", strings.Repeat("/x", 300),
+	} {
+		b := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Errorf("%q encodes as %s: %v", s, b, err)
+			continue
+		}
+		// Each invalid byte becomes one U+FFFD, as []rune does.
+		if want := string([]rune(s)); got != want {
+			t.Errorf("%q round-trips as %q, want %q", s, got, want)
+		}
+		if strings.ContainsAny(string(b), "\u2028\u2029") || !utf8.Valid(b) {
+			t.Errorf("%q encodes as %q", s, b)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("/a\"b")
+	f.Add("\xff\u2028")
+	f.Fuzz(func(t *testing.T, s string) {
+		var got string
+		if err := json.Unmarshal(appendJSONString(nil, s), &got); err != nil {
+			t.Fatal(err)
+		}
+		if want := string([]rune(s)); got != want {
+			t.Fatalf("%q round-trips as %q", s, got)
+		}
+	})
+}
+
+func TestRequestLogLineShape(t *testing.T) {
+	var out strings.Builder
+	l := newRequestLog(&out)
+	at := time.Date(2026, 11, 26, 3, 4, 5, 6000, time.UTC)
+	l.write(at, "PUT", "/a\"b", 503, 12, 1500*time.Microsecond, "192.0.2.1")
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &rec); err != nil {
+		t.Fatalf("%s: %v", out.String(), err)
+	}
+	want := map[string]any{
+		"time": "2026-11-26T03:04:05.000006Z", "level": "WARN", "msg": "request", "method": "PUT",
+		"path": "/a\"b", "status": 503.0, "bytes": 12.0, "duration": 1.5e6, "client": "192.0.2.1",
+	}
+	for k, v := range want {
+		if rec[k] != v {
+			t.Errorf("%s: got %v, want %v", k, rec[k], v)
+		}
+	}
+	if !strings.HasSuffix(out.String(), "}\n") || strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("not one line: %q", out.String())
+	}
+}
