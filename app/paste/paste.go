@@ -23,9 +23,10 @@ type Paste struct {
 	ETag string
 }
 
-// New builds a paste from an accepted upload.
-func New(id ID, body []byte, created time.Time, lifetime time.Duration, tokenHash []byte) Paste {
-	p := Paste{ID: id, Body: body, Created: created.UTC(), DeleteTokenHash: tokenHash, ETag: ETag(body)}
+// New builds a paste from an accepted upload; it has no ID (nor ETag) until
+// the store names it (see Named).
+func New(body []byte, created time.Time, lifetime time.Duration, tokenHash []byte) Paste {
+	p := Paste{Body: body, Created: created.UTC(), DeleteTokenHash: tokenHash}
 	if lifetime != Never {
 		p.Expires = p.Created.Add(lifetime)
 	}
@@ -37,7 +38,8 @@ func (p Paste) Expired(now time.Time) bool {
 	return !p.Expires.IsZero() && !now.Before(p.Expires)
 }
 
-// ETag is a strong entity tag for the body: the same bytes give the same tag.
+// ETag is a strong entity tag for fixed bytes (the page's static files): the
+// same bytes give the same tag.
 func ETag(body []byte) string {
 	sum := sha256.Sum256(body)
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
@@ -52,7 +54,7 @@ var (
 	ErrTooLarge      = errors.New("paste is too large")
 	ErrForbidden     = errors.New("delete token does not match")
 	ErrInvalidExpiry = errors.New("invalid expiry")
-	ErrIDCollision   = errors.New("paste id already taken")
+	ErrIDsExhausted  = errors.New("no paste ids left")
 	ErrStorageFull   = errors.New("storage is full")
 	ErrRateLimited   = errors.New("too many uploads")
 	ErrBusy          = errors.New("server busy")

@@ -107,24 +107,24 @@ func TestNewPaste(t *testing.T) {
 	body := []byte("body")
 	hash := paste.HashToken("token")
 
-	p := paste.New("Ab3dEf9H", body, created, time.Hour, hash)
+	p := paste.New(body, created, time.Hour, hash)
 	if p.Created.Location() != time.UTC || !p.Created.Equal(created) {
 		t.Errorf("Created: got %v, want %v in UTC", p.Created, created)
 	}
 	if want := created.Add(time.Hour); !p.Expires.Equal(want) {
 		t.Errorf("Expires: got %v, want %v", p.Expires, want)
 	}
-	if p.ETag != paste.ETag(body) || string(p.Body) != "body" || p.ID != "Ab3dEf9H" || string(p.DeleteTokenHash) != string(hash) {
+	if p.ETag != "" || string(p.Body) != "body" || p.ID != "" || string(p.DeleteTokenHash) != string(hash) {
 		t.Errorf("New: got %+v, want the given fields", p)
 	}
-	if never := paste.New("Ab3dEf9H", body, created, paste.Never, nil); !never.Expires.IsZero() {
+	if never := paste.New(body, created, paste.Never, nil); !never.Expires.IsZero() {
 		t.Errorf("Expires of a paste that never expires: got %v, want the zero time", never.Expires)
 	}
 }
 
 func TestExpired(t *testing.T) {
 	created := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
-	p := paste.New("Ab3dEf9H", []byte("x"), created, time.Hour, nil)
+	p := paste.New([]byte("x"), created, time.Hour, nil)
 	tests := []struct {
 		desc string
 		at   time.Time
@@ -142,7 +142,7 @@ func TestExpired(t *testing.T) {
 			}
 		})
 	}
-	forever := paste.New("Ab3dEf9H", []byte("x"), created, paste.Never, nil)
+	forever := paste.New([]byte("x"), created, paste.Never, nil)
 	if forever.Expired(created.Add(200 * 365 * day)) {
 		t.Error("a paste that never expires expired")
 	}

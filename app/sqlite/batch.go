@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/litepaste/litepaste/app/paste"
 )
@@ -16,12 +17,17 @@ const (
 
 type insertRequest struct {
 	p    paste.Paste
-	done chan error
+	done chan insertResult
+}
+
+type insertResult struct {
+	p   paste.Paste
+	err error
 }
 
 // writeLoop is the single goroutine that inserts pastes. It takes whatever
-// is queued (up to the batch bounds) and writes it in one transaction; a
-// taken ID fails only its own paste.
+// is queued (up to the batch bounds), numbers the pastes and writes them in
+// one transaction.
 func (s *Store) writeLoop() {
 	defer close(s.stopped)
 	for first := range s.inserts {
@@ -40,20 +46,20 @@ func (s *Store) writeLoop() {
 				break fill
 			}
 		}
-		errs := s.insertBatch(batch)
+		results := s.insertBatch(batch)
 		for i, req := range batch {
-			req.done <- errs[i]
+			req.done <- results[i]
 		}
 	}
 }
 
-func (s *Store) insertBatch(batch []insertRequest) []error {
-	errs := make([]error, len(batch))
-	fail := func(err error) []error {
-		for i := range errs {
-			errs[i] = translate(err)
+func (s *Store) insertBatch(batch []insertRequest) []insertResult {
+	results := make([]insertResult, len(batch))
+	fail := func(err error) []insertResult {
+		for i := range results {
+			results[i] = insertResult{err: translate(err)}
 		}
-		return errs
+		return results
 	}
 	// Writes outlive any one request: the requester waits for the verdict.
 	ctx := context.Background()
@@ -61,44 +67,68 @@ func (s *Store) insertBatch(batch []insertRequest) []error {
 	if err != nil {
 		return fail(err)
 	}
+	insertPaste, insertChunk := tx.StmtContext(ctx, s.insertPaste), tx.StmtContext(ctx, s.insertChunk)
 	for i, req := range batch {
-		taken, err := s.insertOne(ctx, tx, req.p)
+		number, id, err := s.nextID(ctx, tx, req.p.Created)
+		if err == nil {
+			results[i].p = req.p.Named(id)
+			err = insertOne(ctx, insertPaste, insertChunk, number, results[i].p)
+		}
 		if err != nil {
 			_ = tx.Rollback()
 			return fail(err)
 		}
-		if taken {
-			errs[i] = paste.ErrIDCollision
-		}
+	}
+	if _, err := tx.StmtContext(ctx, s.setLast).ExecContext(ctx, int64(s.last)); err != nil {
+		_ = tx.Rollback()
+		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
 	s.ckpt.committed()
-	return errs
+	return results
 }
 
-// insertOne adds p within tx, or reports that its ID is taken (p's own
-// failure); an error dooms the whole transaction.
-func (s *Store) insertOne(ctx context.Context, tx *sql.Tx, p paste.Paste) (taken bool, err error) {
+// nextID hands out the next paste number and the ID it names, skipping any
+// ID that a paste from before numbering holds. A number handed out is never
+// handed out again by this store, even if its transaction fails.
+func (s *Store) nextID(ctx context.Context, tx *sql.Tx, created time.Time) (int64, paste.ID, error) {
+	for {
+		s.last = paste.NextNumber(s.last, created)
+		if s.last >= paste.IDSpace {
+			return 0, "", paste.ErrIDsExhausted
+		}
+		id := s.ids.Encode(s.last)
+		if !s.legacy {
+			return int64(s.last), id, nil
+		}
+		var taken bool
+		if err := tx.StmtContext(ctx, s.legacyTaken).QueryRowContext(ctx, string(id)).Scan(&taken); err != nil {
+			return 0, "", err
+		}
+		if !taken {
+			return int64(s.last), id, nil
+		}
+	}
+}
+
+// insertOne adds p as paste number n; an error dooms the whole transaction.
+func insertOne(ctx context.Context, insertPaste, insertChunk *sql.Stmt, n int64, p paste.Paste) error {
 	var expires any
 	if !p.Expires.IsZero() {
 		expires = formatTime(p.Expires)
 	}
 	head := p.Body[:min(len(p.Body), ChunkSize)]
-	res, err := tx.StmtContext(ctx, s.insertPaste).ExecContext(ctx,
-		string(p.ID), len(p.Body), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash)
-	if err != nil {
-		return false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err == nil, err
+	if _, err := insertPaste.ExecContext(ctx,
+		n, len(p.Body), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash); err != nil {
+		return err
 	}
 	for seq, off := 1, ChunkSize; off < len(p.Body); seq, off = seq+1, off+ChunkSize {
 		chunk := p.Body[off:min(len(p.Body), off+ChunkSize)]
-		if _, err := tx.StmtContext(ctx, s.insertChunk).ExecContext(ctx, string(p.ID), seq, chunk); err != nil {
-			return false, fmt.Errorf("paste %s chunk %d: %w", p.ID, seq, err)
+		if _, err := insertChunk.ExecContext(ctx, n, seq, chunk); err != nil {
+			return fmt.Errorf("paste %s chunk %d: %w", p.ID, seq, err)
 		}
 	}
-	return false, nil
+	return nil
 }

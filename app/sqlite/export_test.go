@@ -5,3 +5,17 @@ import "database/sql"
 // Pools hands the external tests the store's connection pools, so they can
 // check what every pooled connection runs with.
 func (s *Store) Pools() (writer, readers *sql.DB) { return s.w, s.r }
+
+// Migrations is the SQL of every migration in order, so a test can build a
+// database as an older server left it.
+func Migrations() []string {
+	ms, err := loadMigrations()
+	if err != nil {
+		panic(err)
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.sql
+	}
+	return out
+}

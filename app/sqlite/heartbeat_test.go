@@ -26,10 +26,7 @@ func TestHeartbeatFollowsDeletions(t *testing.T) {
 	}
 	beat("no deletion yet", t0, false)
 
-	p := newPaste(t, []byte("to delete"), paste.Never, "tok")
-	if err := s.Insert(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	p := mustInsert(t, s, newPaste(t, []byte("to delete"), paste.Never, "tok"))
 	if err := s.DeleteWithToken(ctx, p.ID, "tok", t0); err != nil {
 		t.Fatal(err)
 	}
@@ -38,10 +35,7 @@ func TestHeartbeatFollowsDeletions(t *testing.T) {
 	beat("an hour after the last beat", t0.Add(62*time.Minute), true)
 	beat("27 hours after the deletion", t0.Add(27*time.Hour), false)
 
-	expiring := newPaste(t, []byte("expiring"), time.Minute, "tok")
-	if err := s.Insert(ctx, expiring); err != nil {
-		t.Fatal(err)
-	}
+	mustInsert(t, s, newPaste(t, []byte("expiring"), time.Minute, "tok"))
 	later := t0.Add(30 * time.Hour)
 	if n, err := s.DeleteExpired(ctx, later); err != nil || n != 1 {
 		t.Fatalf("DeleteExpired: got %d, %v, want 1", n, err)

@@ -74,22 +74,21 @@ func queryString(t testing.TB, db *sql.DB, q string, args ...any) string {
 
 func newPaste(t testing.TB, body []byte, lifetime time.Duration, token string) paste.Paste {
 	t.Helper()
-	id, err := paste.NewID()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var hash []byte
 	if token != "" {
 		hash = paste.HashToken(token)
 	}
-	return paste.New(id, body, t0, lifetime, hash)
+	return paste.New(body, t0, lifetime, hash)
 }
 
-func mustInsert(t testing.TB, s *sqlite.Store, p paste.Paste) {
+// mustInsert stores p and returns it named.
+func mustInsert(t testing.TB, s *sqlite.Store, p paste.Paste) paste.Paste {
 	t.Helper()
-	if err := s.Insert(context.Background(), p); err != nil {
-		t.Fatalf("Insert %s: %v", p.ID, err)
+	named, err := s.Insert(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Insert: %v", err)
 	}
+	return named
 }
 
 func mustGetBody(t testing.TB, s *sqlite.Store, id paste.ID, now time.Time) []byte {

@@ -136,7 +136,7 @@ func TestStoreCheckpointsInTheBackground(t *testing.T) {
 	ctx := context.Background()
 	baseline := fileDigest(t, path)
 	for i := range 20 {
-		if err := s.Insert(ctx, newPaste(t, []byte("small"), time.Minute, "tok")); err != nil {
+		if _, err := s.Insert(ctx, newPaste(t, []byte("small"), time.Minute, "tok")); err != nil {
 			t.Fatalf("insert %d: %v", i, err)
 		}
 	}
@@ -193,7 +193,7 @@ func TestCheckpointsArePassiveAndTheWALIsNeverTruncated(t *testing.T) {
 	insert := func(n int) {
 		t.Helper()
 		for i := range n {
-			if err := s.Insert(ctx, newPaste(t, pattern(sqlite.ChunkSize/2), paste.Never, "tok")); err != nil {
+			if _, err := s.Insert(ctx, newPaste(t, pattern(sqlite.ChunkSize/2), paste.Never, "tok")); err != nil {
 				t.Fatalf("insert %d: %v", i, err)
 			}
 		}
@@ -220,7 +220,7 @@ func TestCheckpointsArePassiveAndTheWALIsNeverTruncated(t *testing.T) {
 			}
 			tx, err := probe.Begin()
 			if err == nil {
-				_, err = tx.Exec("DELETE FROM pastes WHERE id = ''")
+				_, err = tx.Exec("DELETE FROM pastes WHERE number = -1")
 				_ = tx.Rollback()
 			}
 			var se sqlite3.Error

@@ -37,9 +37,14 @@ type Store struct {
 	cache   *cache
 	inserts chan insertRequest
 	stopped chan struct{}
+	ids     *paste.IDCodec
+	// legacy is set when pastes from before numbering (random IDs) remain,
+	// so new IDs must be checked against theirs.
+	legacy bool
+	// last is the last paste number handed out; only writeLoop uses it.
+	last uint64
 	// Prepared once on the writer connection, used by every batch.
-	insertPaste *sql.Stmt
-	insertChunk *sql.Stmt
+	insertPaste, insertChunk, setLast, legacyTaken *sql.Stmt
 }
 
 // Cache sizes: small pastes only, a few MiB in all.
@@ -77,28 +82,61 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	ck.SetMaxOpenConns(1)
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	insertPaste, err := w.PrepareContext(ctx,
-		`INSERT INTO pastes (id, size, etag, head, created_at, expires_at, delete_token_hash)
-		 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return nil, errors.Join(err, ck.Close(), r.Close(), w.Close())
-	}
-	insertChunk, err := w.PrepareContext(ctx, `INSERT INTO paste_chunks (paste_id, seq, data) VALUES (?, ?, ?)`)
-	if err != nil {
-		return nil, errors.Join(err, ck.Close(), r.Close(), w.Close())
-	}
 	s := &Store{
-		ckpt:        newCheckpointer(ck),
-		insertPaste: insertPaste,
-		insertChunk: insertChunk,
-		w:           w,
-		r:           r,
-		cache:       newCache(cacheBytes, cacheMaxEntry),
-		inserts:     make(chan insertRequest, maxBatch),
-		stopped:     make(chan struct{}),
+		w:       w,
+		r:       r,
+		cache:   newCache(cacheBytes, cacheMaxEntry),
+		inserts: make(chan insertRequest, maxBatch),
+		stopped: make(chan struct{}),
 	}
+	if err := s.prepare(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("open %s: %w", path, err), s.closeStmts(), ck.Close(), r.Close(), w.Close())
+	}
+	s.ckpt = newCheckpointer(ck)
 	go s.writeLoop()
 	return s, nil
+}
+
+// prepare loads the numbering state and prepares the writer's statements.
+func (s *Store) prepare(ctx context.Context) error {
+	var key []byte
+	var last, highest int64
+	err := s.w.QueryRowContext(ctx, `SELECT id_key, last_number,
+		  (SELECT coalesce(max(number), 0) FROM pastes),
+		  EXISTS (SELECT 1 FROM pastes WHERE legacy_id IS NOT NULL)
+		FROM paste_numbers`).Scan(&key, &last, &highest, &s.legacy)
+	if err != nil {
+		return fmt.Errorf("read paste numbering: %w", err)
+	}
+	if s.ids, err = paste.NewIDCodec(key); err != nil {
+		return err
+	}
+	s.last = uint64(max(last, highest, 0))
+	for _, st := range []struct {
+		to  **sql.Stmt
+		sql string
+	}{
+		{&s.insertPaste, `INSERT INTO pastes (number, size, etag, head, created_at, expires_at, delete_token_hash)
+		  VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertChunk, `INSERT INTO paste_chunks (paste_number, seq, data) VALUES (?, ?, ?)`},
+		{&s.setLast, `UPDATE paste_numbers SET last_number = ?`},
+		{&s.legacyTaken, `SELECT EXISTS (SELECT 1 FROM pastes WHERE legacy_id = ?)`},
+	} {
+		if *st.to, err = s.w.PrepareContext(ctx, st.sql); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) closeStmts() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insertPaste, s.insertChunk, s.setLast, s.legacyTaken} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // dsn puts every pragma in the connection string, so each pooled connection
@@ -125,29 +163,39 @@ func dsn(path string, readOnly bool) string {
 func (s *Store) Close() error {
 	close(s.inserts)
 	<-s.stopped
-	return errors.Join(s.ckpt.close(), s.insertPaste.Close(), s.insertChunk.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.ckpt.close(), s.closeStmts(), s.r.Close(), s.w.Close())
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
 
-// Insert stores p. It returns paste.ErrIDCollision if p.ID is taken.
-// Concurrent inserts share one transaction (see writeLoop), so the cost of a
-// commit is paid once per batch rather than once per paste.
-func (s *Store) Insert(ctx context.Context, p paste.Paste) error {
-	req := insertRequest{p: p, done: make(chan error, 1)}
+// Insert stores p under the next paste number and returns it named (its ID
+// and ETag set). Concurrent inserts share one transaction (see writeLoop),
+// so the cost of a commit is paid once per batch rather than once per paste.
+func (s *Store) Insert(ctx context.Context, p paste.Paste) (paste.Paste, error) {
+	req := insertRequest{p: p, done: make(chan insertResult, 1)}
 	select {
 	case s.inserts <- req:
 	case <-ctx.Done():
-		return ctx.Err()
+		return paste.Paste{}, ctx.Err()
 	}
 	// Once queued the write happens; wait for its verdict whatever ctx says.
-	if err := <-req.done; err != nil {
-		return err
+	res := <-req.done
+	if res.err != nil {
+		return paste.Paste{}, res.err
 	}
-	s.cache.put(p)
-	return nil
+	s.cache.put(res.p)
+	return res.p, nil
+}
+
+// Where a paste is found by ID: numbered pastes by the number their ID
+// names, older ones by the random ID they were stored under; never one that
+// has expired.
+const findPaste = `((number = ? AND legacy_id IS NULL) OR legacy_id = ?) AND (expires_at IS NULL OR expires_at > ?)`
+
+func (s *Store) findArgs(id paste.ID, now time.Time) []any {
+	return []any{int64(s.ids.Decode(id)), string(id), formatTime(now)}
 }
 
 // Get returns the whole paste unless it is missing or expired at now.
@@ -178,13 +226,13 @@ func (s *Store) Open(ctx context.Context, id paste.ID, now time.Time) (p paste.P
 	}
 	gen := s.cache.generation()
 	var (
+		number  int64
 		created string
 		expires sql.NullString
 	)
 	err = s.r.QueryRowContext(ctx,
-		`SELECT size, etag, head, created_at, expires_at FROM pastes
-		 WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`,
-		string(id), formatTime(now)).Scan(&size, &p.ETag, &p.Body, &created, &expires)
+		`SELECT number, size, etag, head, created_at, expires_at FROM pastes WHERE `+findPaste,
+		s.findArgs(id, now)...).Scan(&number, &size, &p.ETag, &p.Body, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return paste.Paste{}, 0, nil, paste.ErrNotFound
 	}
@@ -204,14 +252,14 @@ func (s *Store) Open(ctx context.Context, id paste.ID, now time.Time) (p paste.P
 		s.cache.putRead(p, gen)
 		return p, size, nil, nil
 	}
-	return p, size, func(w io.Writer) error { return s.writeChunks(ctx, id, w, size-len(p.Body)) }, nil
+	return p, size, func(w io.Writer) error { return s.writeChunks(ctx, id, number, w, size-len(p.Body)) }, nil
 }
 
 // writeChunks copies a paste's chunks after the first to w, each straight
 // from SQLite's buffer.
-func (s *Store) writeChunks(ctx context.Context, id paste.ID, w io.Writer, want int) error {
+func (s *Store) writeChunks(ctx context.Context, id paste.ID, number int64, w io.Writer, want int) error {
 	rows, err := s.r.QueryContext(ctx,
-		`SELECT data FROM paste_chunks WHERE paste_id = ? ORDER BY seq`, string(id))
+		`SELECT data FROM paste_chunks WHERE paste_number = ? ORDER BY seq`, number)
 	if err != nil {
 		return translate(err)
 	}
@@ -247,10 +295,12 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 			_ = tx.Rollback()
 		}
 	}()
-	var hash []byte
-	err = tx.QueryRowContext(ctx,
-		`SELECT delete_token_hash FROM pastes WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`,
-		string(id), formatTime(now)).Scan(&hash)
+	var (
+		number int64
+		hash   []byte
+	)
+	err = tx.QueryRowContext(ctx, `SELECT number, delete_token_hash FROM pastes WHERE `+findPaste,
+		s.findArgs(id, now)...).Scan(&number, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return paste.ErrNotFound
 	}
@@ -260,7 +310,7 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 	if !paste.TokenMatches(hash, token) {
 		return paste.ErrForbidden
 	}
-	if _, err = tx.ExecContext(ctx, `DELETE FROM pastes WHERE id = ?`, string(id)); err != nil {
+	if _, err = tx.ExecContext(ctx, `DELETE FROM pastes WHERE number = ?`, number); err != nil {
 		return translate(err)
 	}
 	if err = noteDeletion(ctx, tx, now); err != nil {
@@ -279,8 +329,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	var total int64
 	for {
 		res, err := s.w.ExecContext(ctx,
-			`DELETE FROM pastes WHERE id IN
-			   (SELECT id FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
+			`DELETE FROM pastes WHERE number IN
+			   (SELECT number FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
 			formatTime(now))
 		if err != nil {
 			return total, translate(err)
@@ -359,7 +409,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("write: %w", translate(err))
 	}
 	// A write statement that matches nothing still needs a writable file.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM pastes WHERE id = ''`); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pastes WHERE number = -1`); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("write: %w", translate(err))
 	}

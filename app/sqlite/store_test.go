@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"github.com/litepaste/litepaste/app/internal/testkit"
 	"io"
 	"os"
@@ -46,8 +47,7 @@ func TestOpenCreatesTheDirectoryAndMigrates(t *testing.T) {
 func TestReopenKeepsDataAndSchema(t *testing.T) {
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)
-	p := newPaste(t, []byte("kept across restarts"), paste.Never, "tok")
-	mustInsert(t, s, p)
+	p := mustInsert(t, s, newPaste(t, []byte("kept across restarts"), paste.Never, "tok"))
 	closeStore()
 
 	s2, _ := mustOpen(t, path)
@@ -122,12 +122,10 @@ func TestRoundTrip(t *testing.T) {
 	created := time.Date(2026, 11, 3, 10, 11, 12, 345_000_000, time.UTC)
 	var stored []paste.Paste
 	for _, tt := range tests {
-		id, err := paste.NewID()
-		if err != nil {
-			t.Fatal(err)
+		p := mustInsert(t, s, paste.New(tt.body, created, 36*time.Hour, paste.HashToken("t")))
+		if _, err := paste.ParseID(p.ID.String()); err != nil || p.ETag == "" {
+			t.Fatalf("Insert named the paste %q, etag %q", p.ID, p.ETag)
 		}
-		p := paste.New(id, tt.body, created, 36*time.Hour, paste.HashToken("t"))
-		mustInsert(t, s, p)
 		stored = append(stored, p)
 	}
 	check := func(t *testing.T, s *sqlite.Store, label string) {
@@ -155,37 +153,167 @@ func TestRoundTrip(t *testing.T) {
 	check(t, s2, "reopened")
 
 	db := rawDB(t, path, "mode=ro")
-	for i, tt := range tests {
-		if got := queryInt(t, db, "SELECT count(*) FROM paste_chunks WHERE paste_id = ?", string(stored[i].ID)); got != tt.wantChunks {
+	for _, tt := range tests {
+		if got := queryInt(t, db, "SELECT count(*) FROM paste_chunks JOIN pastes ON number = paste_number WHERE size = ?", len(tt.body)); got != tt.wantChunks {
 			t.Errorf("%s: chunk rows: got %d, want %d", tt.desc, got, tt.wantChunks)
 		}
 	}
 	// Times are stored as UTC text, to the millisecond.
-	if got := queryString(t, db, "SELECT created_at FROM pastes WHERE id = ?", string(stored[0].ID)); got != "2026-11-03T10:11:12.345Z" {
+	if got := queryString(t, db, "SELECT created_at FROM pastes WHERE size = ?", len(tests[0].body)); got != "2026-11-03T10:11:12.345Z" {
 		t.Errorf("created_at: got %q, want 2026-11-03T10:11:12.345Z", got)
 	}
 }
 
-func TestCollision(t *testing.T) {
+// Pastes are numbered in arrival order: the rows follow one another at the
+// end of the table, and the IDs they get look nothing alike.
+func TestPastesAreNumberedInArrivalOrder(t *testing.T) {
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)
-	first := newPaste(t, []byte("first"), paste.Never, "one")
-	mustInsert(t, s, first)
-	second := paste.New(first.ID, pattern(2*sqlite.ChunkSize+10), t0, paste.Never, paste.HashToken("two"))
-	if err := s.Insert(context.Background(), second); !errors.Is(err, paste.ErrIDCollision) {
-		t.Fatalf("Insert of a taken id: got %v, want ErrIDCollision", err)
+	var ids []paste.ID
+	for i := range 50 {
+		ids = append(ids, mustInsert(t, s, newPaste(t, []byte(fmt.Sprint("paste ", i)), paste.Never, "")).ID)
 	}
 	closeStore()
-	s2, _ := mustOpen(t, path)
-	if got := mustGetBody(t, s2, first.ID, t0); string(got) != "first" {
-		t.Errorf("after a collision: got %d bytes, want the first paste", len(got))
-	}
 	db := rawDB(t, path, "mode=ro")
-	if got := queryInt(t, db, "SELECT count(*) FROM paste_chunks"); got != 0 {
-		t.Errorf("chunk rows after a refused large insert: got %d, want 0", got)
+	rows, err := db.Query("SELECT number, head FROM pastes ORDER BY number")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := s2.DeleteWithToken(context.Background(), first.ID, "two", t0); !errors.Is(err, paste.ErrForbidden) {
-		t.Errorf("the refused paste's token: got %v, want ErrForbidden", err)
+	defer rows.Close()
+	var prev int64
+	for i := 0; rows.Next(); i++ {
+		var number int64
+		var head []byte
+		if err := rows.Scan(&number, &head); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint("paste ", i); string(head) != want || number <= prev {
+			t.Errorf("row %d: number %d (previous %d) holds %q, want %q", i, number, prev, head, want)
+		}
+		prev = number
+	}
+	if last := queryInt(t, db, "SELECT last_number FROM paste_numbers"); last != prev {
+		t.Errorf("last_number: got %d, want %d", last, prev)
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i][:3] == ids[i-1][:3] {
+			t.Errorf("consecutive pastes got ids %s and %s", ids[i-1], ids[i])
+		}
+	}
+	// Reopened, the store goes on after the last number.
+	s2, _ := mustOpen(t, path)
+	next := mustInsert(t, s2, newPaste(t, []byte("after reopening"), paste.Never, ""))
+	for _, id := range ids {
+		if id == next.ID {
+			t.Fatalf("a reopened store handed out %s again", id)
+		}
+	}
+	if got := mustGetBody(t, s2, ids[0], t0); string(got) != "paste 0" {
+		t.Errorf("first paste after reopening: got %q", got)
+	}
+}
+
+// A database restored from a replica that missed its newest pastes must not
+// hand their IDs to new pastes: numbers follow the clock.
+func TestLostPastesIDsAreNotHandedOutAgain(t *testing.T) {
+	path := tempDB(t)
+	s, closeStore := mustOpen(t, path)
+	kept := mustInsert(t, s, newPaste(t, []byte("replicated"), paste.Never, ""))
+	closeStore()
+	backup := filepath.Join(t.TempDir(), "replica.db")
+	db := rawDB(t, path, "")
+	if _, err := db.Exec("VACUUM INTO ?", backup); err != nil {
+		t.Fatal(err)
+	}
+	s, closeStore = mustOpen(t, path)
+	var lost []paste.ID
+	for range 20 {
+		lost = append(lost, mustInsert(t, s, newPaste(t, []byte("lost"), paste.Never, "")).ID)
+	}
+	closeStore()
+
+	restored, _ := mustOpen(t, backup)
+	if got := mustGetBody(t, restored, kept.ID, t0); string(got) != "replicated" {
+		t.Fatalf("restored copy: got %q", got)
+	}
+	// New pastes are created later than the lost ones.
+	later := paste.New([]byte("new"), t0.Add(time.Second), paste.Never, nil)
+	for range 20 {
+		p := mustInsert(t, restored, later)
+		for _, id := range lost {
+			if p.ID == id {
+				t.Fatalf("the restored store handed out %s, the id of a lost paste, again", id)
+			}
+		}
+	}
+}
+
+// Pastes stored before numbering keep their random IDs, chunks included, and
+// no new paste is ever given one of them.
+func TestMigrationKeepsRandomIDs(t *testing.T) {
+	path := tempDB(t)
+	db := rawDB(t, path, "")
+	ms := sqlite.Migrations()
+	for _, m := range ms[:2] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("PRAGMA user_version = 2"); err != nil {
+		t.Fatal(err)
+	}
+	big := pattern(2*sqlite.ChunkSize + 7)
+	insert := func(id string, body []byte, expires any) {
+		t.Helper()
+		head := body[:min(len(body), sqlite.ChunkSize)]
+		if _, err := db.Exec(`INSERT INTO pastes (id, size, etag, head, created_at, expires_at, delete_token_hash)
+			VALUES (?, ?, ?, ?, '2026-11-01T00:00:00.000Z', ?, ?)`, id, len(body), paste.ETag(body), head, expires, paste.HashToken("tok")); err != nil {
+			t.Fatal(err)
+		}
+		for seq, off := 1, sqlite.ChunkSize; off < len(body); seq, off = seq+1, off+sqlite.ChunkSize {
+			if _, err := db.Exec(`INSERT INTO paste_chunks (paste_id, seq, data) VALUES (?, ?, ?)`,
+				id, seq, body[off:min(len(body), off+sqlite.ChunkSize)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insert("OldSmall", []byte("from before"), nil)
+	insert("OldLarge", big, nil)
+	insert("OldGone1", []byte("expired"), "2026-11-02T00:00:00.000Z")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, closeStore := mustOpen(t, path)
+	if got := mustGetBody(t, s, "OldSmall", t0); string(got) != "from before" {
+		t.Errorf("OldSmall: got %q", got)
+	}
+	if got := mustGetBody(t, s, "OldLarge", t0); !equalBytes(got, big) {
+		t.Errorf("OldLarge: got %d bytes, not the %d stored", len(got), len(big))
+	}
+	if _, err := s.Get(context.Background(), "OldGone1", t0); !errors.Is(err, paste.ErrNotFound) {
+		t.Errorf("an expired paste from before: got %v, want ErrNotFound", err)
+	}
+	fresh := mustInsert(t, s, newPaste(t, []byte("new"), paste.Never, "tok"))
+	if got := mustGetBody(t, s, fresh.ID, t0); string(got) != "new" {
+		t.Errorf("new paste beside old ones: got %q", got)
+	}
+	if err := s.DeleteWithToken(context.Background(), "OldLarge", "tok", t0); err != nil {
+		t.Fatalf("delete a paste from before: %v", err)
+	}
+	if n, err := s.DeleteExpired(context.Background(), t0); err != nil || n != 1 {
+		t.Errorf("DeleteExpired: got %d, %v, want the one expired paste from before", n, err)
+	}
+	closeStore()
+	ro := rawDB(t, path, "mode=ro")
+	if got := queryInt(t, ro, "SELECT count(*) FROM paste_chunks"); got != 0 {
+		t.Errorf("chunks left after deleting the large paste: %d", got)
+	}
+	if got := queryString(t, ro, "PRAGMA integrity_check"); got != "ok" {
+		t.Errorf("integrity_check: %s", got)
+	}
+	if got := queryInt(t, ro, "SELECT count(*) FROM pastes WHERE legacy_id = 'OldSmall'"); got != 1 {
+		t.Errorf("OldSmall keeps its id: %d rows", got)
 	}
 }
 
@@ -193,60 +321,34 @@ func TestConcurrentInserts(t *testing.T) {
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)
 	ctx := context.Background()
-
-	// Many at once, with one id wanted by several: exactly one gets it.
-	contested := newPaste(t, []byte("contested"), paste.Never, "")
 	const n = 200
 	pastes := make([]paste.Paste, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		if i%20 == 0 {
-			pastes[i] = paste.New(contested.ID, []byte("contested "+string(rune('a'+i/20))), t0, paste.Never, nil)
-		} else {
-			pastes[i] = newPaste(t, pattern(100+i), paste.Never, "")
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Insert(ctx, pastes[i])
+			pastes[i], errs[i] = s.Insert(ctx, newPaste(t, pattern(100+i), paste.Never, ""))
 		}()
 	}
 	wg.Wait()
-	winners := 0
-	var winner paste.Paste
+	seen := map[paste.ID]bool{}
 	for i, err := range errs {
-		switch {
-		case i%20 == 0 && err == nil:
-			winners++
-			winner = pastes[i]
-		case i%20 == 0 && errors.Is(err, paste.ErrIDCollision):
-		case err != nil:
-			t.Errorf("insert %d: %v", i, err)
+		if err != nil {
+			t.Fatalf("insert %d: %v", i, err)
 		}
-	}
-	if winners != 1 {
-		t.Fatalf("inserts of one id: %d succeeded, want exactly 1", winners)
+		if seen[pastes[i].ID] {
+			t.Fatalf("two concurrent inserts got id %s", pastes[i].ID)
+		}
+		seen[pastes[i].ID] = true
 	}
 	closeStore()
 	s2, _ := mustOpen(t, path)
 	for i, p := range pastes {
-		if i%20 == 0 {
-			continue
-		}
-		if got := mustGetBody(t, s2, p.ID, t0); !equalBytes(got, p.Body) {
+		if got := mustGetBody(t, s2, p.ID, t0); !equalBytes(got, pattern(100+i)) {
 			t.Errorf("paste %d: body differs after concurrent inserts", i)
 		}
-	}
-	if got := mustGetBody(t, s2, contested.ID, t0); !equalBytes(got, winner.Body) {
-		t.Errorf("contested id: got %q, want the winner's %q", got, winner.Body)
-	}
-	st, err := s2.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Pastes != n-n/20+1 {
-		t.Errorf("pastes: got %d, want %d", st.Pastes, n-n/20+1)
 	}
 }
 
@@ -257,9 +359,7 @@ func TestExpiredPastesAreHiddenThenSwept(t *testing.T) {
 	short := newPaste(t, pattern(2*sqlite.ChunkSize+1), time.Hour, "tok")
 	long := newPaste(t, []byte("a week"), 7*24*time.Hour, "tok")
 	forever := newPaste(t, []byte("forever"), paste.Never, "tok")
-	for _, p := range []paste.Paste{short, long, forever} {
-		mustInsert(t, s, p)
-	}
+	short, long, forever = mustInsert(t, s, short), mustInsert(t, s, long), mustInsert(t, s, forever)
 	tests := []struct {
 		desc string
 		id   paste.ID
@@ -294,7 +394,7 @@ func TestExpiredPastesAreHiddenThenSwept(t *testing.T) {
 	if got := queryInt(t, db, "SELECT count(*) FROM paste_chunks"); got != 0 {
 		t.Errorf("chunk rows of a swept paste: got %d, want 0 (deleted with it)", got)
 	}
-	if got := queryInt(t, db, "SELECT count(*) FROM pastes WHERE id = ?", string(short.ID)); got != 0 {
+	if got := queryInt(t, db, "SELECT count(*) FROM pastes WHERE created_at = ? AND size = ?", "2026-11-03T10:00:00.000Z", len(short.Body)); got != 0 {
 		t.Errorf("swept paste still has its row")
 	}
 	if n, err := s.DeleteExpired(ctx, t0.Add(1000*24*time.Hour)); err != nil || n != 1 {
@@ -312,7 +412,7 @@ func TestDeleteExpiredTakesEveryBatch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.Insert(ctx, newPaste(t, []byte("x"), time.Minute, "")); err != nil {
+			if _, err := s.Insert(ctx, newPaste(t, []byte("x"), time.Minute, "")); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -327,20 +427,22 @@ func TestDeleteExpiredTakesEveryBatch(t *testing.T) {
 	}
 }
 
-// A swept paste's id may be drawn again; the new paste must be the one served.
-func TestReusedIDAfterSweepServesTheNewPaste(t *testing.T) {
+// A swept paste's id is never handed out again.
+func TestSweptIDsAreNotReused(t *testing.T) {
 	s, _ := mustOpen(t, tempDB(t))
 	ctx := context.Background()
-	old := newPaste(t, []byte("old"), time.Hour, "")
-	mustInsert(t, s, old)
+	old := mustInsert(t, s, newPaste(t, []byte("old"), time.Hour, ""))
 	mustGetBody(t, s, old.ID, t0)
 	if n, err := s.DeleteExpired(ctx, t0.Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("DeleteExpired: got %d, %v, want 1", n, err)
 	}
-	fresh := paste.New(old.ID, []byte("new"), t0.Add(2*time.Hour), paste.Never, nil)
-	mustInsert(t, s, fresh)
-	if got := mustGetBody(t, s, old.ID, t0.Add(3*time.Hour)); string(got) != "new" {
-		t.Errorf("got %q, want the new paste", got)
+	for range 100 {
+		if p := mustInsert(t, s, paste.New([]byte("new"), t0, paste.Never, nil)); p.ID == old.ID {
+			t.Fatalf("the swept paste's id %s was handed out again", old.ID)
+		}
+	}
+	if _, err := s.Get(ctx, old.ID, t0.Add(3*time.Hour)); !errors.Is(err, paste.ErrNotFound) {
+		t.Errorf("swept paste: got %v, want ErrNotFound", err)
 	}
 }
 
@@ -351,9 +453,7 @@ func TestDeleteWithToken(t *testing.T) {
 	p := newPaste(t, pattern(sqlite.ChunkSize+100), paste.Never, "right")
 	noToken := newPaste(t, []byte("no token stored"), paste.Never, "")
 	expiring := newPaste(t, []byte("expiring"), time.Hour, "right")
-	for _, x := range []paste.Paste{p, noToken, expiring} {
-		mustInsert(t, s, x)
-	}
+	p, noToken, expiring = mustInsert(t, s, p), mustInsert(t, s, noToken), mustInsert(t, s, expiring)
 	tests := []struct {
 		desc  string
 		id    paste.ID
@@ -394,7 +494,7 @@ func TestDeleteWithToken(t *testing.T) {
 	}
 	// Only the token's hash is kept.
 	var hash []byte
-	if err := db.QueryRow("SELECT delete_token_hash FROM pastes WHERE id = ?", string(expiring.ID)).Scan(&hash); err != nil {
+	if err := db.QueryRow("SELECT delete_token_hash FROM pastes WHERE size = ?", len(expiring.Body)).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
 	if string(hash) != string(paste.HashToken("right")) {
@@ -409,8 +509,7 @@ func TestNoReadServesADeletedPaste(t *testing.T) {
 	const n = 2000
 	pastes := make([]paste.Paste, n)
 	for i := range pastes {
-		pastes[i] = newPaste(t, []byte("small paste"), paste.Never, "tok")
-		mustInsert(t, s, pastes[i])
+		pastes[i] = mustInsert(t, s, newPaste(t, []byte("small paste"), paste.Never, "tok"))
 	}
 	closeStore()
 	s, _ = mustOpen(t, path) // nothing in memory: reads go to the file
@@ -481,8 +580,7 @@ func TestReady(t *testing.T) {
 	t.Run("read-only file", func(t *testing.T) {
 		path := tempDB(t)
 		s, closeStore := mustOpen(t, path)
-		p := newPaste(t, []byte("still readable"), paste.Never, "")
-		mustInsert(t, s, p)
+		p := mustInsert(t, s, newPaste(t, []byte("still readable"), paste.Never, ""))
 		closeStore()
 		testkit.ReadOnlyFile(t, path)
 
@@ -494,7 +592,7 @@ func TestReady(t *testing.T) {
 		if got := mustGetBody(t, s, p.ID, t0); string(got) != "still readable" {
 			t.Errorf("Get from a read-only file: got %q", got)
 		}
-		if err := s.Insert(context.Background(), newPaste(t, []byte("x"), paste.Never, "")); !errors.Is(err, paste.ErrStoreReadOnly) {
+		if _, err := s.Insert(context.Background(), newPaste(t, []byte("x"), paste.Never, "")); !errors.Is(err, paste.ErrStoreReadOnly) {
 			t.Errorf("Insert into a read-only file: got %v, want ErrStoreReadOnly", err)
 		}
 	})
@@ -505,8 +603,7 @@ func TestOpenStreamsLargePastes(t *testing.T) {
 	s, closeStore := mustOpen(t, path)
 	small := newPaste(t, []byte("small"), paste.Never, "tok")
 	large := newPaste(t, pattern(5*sqlite.ChunkSize/2), paste.Never, "tok")
-	mustInsert(t, s, small)
-	mustInsert(t, s, large)
+	small, large = mustInsert(t, s, small), mustInsert(t, s, large)
 	closeStore()
 	s, _ = mustOpen(t, path)
 	ctx := context.Background()

@@ -76,7 +76,7 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	if err != nil {
 		return paste.Paste{}, "", err
 	}
-	p, err := s.insert(req.Context(), body, lifetime, hash)
+	p, err := s.store.Insert(req.Context(), paste.New(body, s.now(), lifetime, hash))
 	if err != nil {
 		s.obs.Upload(OutcomeFailed, 0)
 		return paste.Paste{}, "", err
@@ -134,23 +134,6 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (
 		body, err = readLimited(r, maxSize, req.ContentLength)
 	}
 	return body, release, err
-}
-
-// insert draws IDs until one is free: a collision is retried, never a 500.
-func (s *Server) insert(ctx context.Context, body []byte, lifetime time.Duration, tokenHash []byte) (paste.Paste, error) {
-	const attempts = 8
-	for i := 0; ; i++ {
-		id, err := paste.NewID()
-		if err != nil {
-			return paste.Paste{}, err
-		}
-		p := paste.New(id, body, s.now(), lifetime, tokenHash)
-		err = s.store.Insert(ctx, p)
-		if errors.Is(err, paste.ErrIDCollision) && i < attempts {
-			continue
-		}
-		return p, err
-	}
 }
 
 func requestedExpiry(c echo.Context) string {

@@ -16,7 +16,8 @@ import (
 
 // Store is what the web layer needs from storage.
 type Store interface {
-	Insert(ctx context.Context, p paste.Paste) error
+	// Insert stores p and returns it named (ID and ETag set).
+	Insert(ctx context.Context, p paste.Paste) (paste.Paste, error)
 	// Open returns the paste with the start of its body (all of it when
 	// rest is nil); rest writes the remainder; size is the whole length.
 	Open(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, size int, rest func(io.Writer) error, err error)

@@ -1,0 +1,152 @@
+package paste
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// IDSpace is how many IDs there are: 62^8.
+const IDSpace uint64 = 62 * 62 * 62 * 62 * 62 * 62 * 62 * 62
+
+// Pastes are numbered in the order they are stored, and a paste's ID is its
+// number under a secret permutation of [0, IDSpace). Stored in number order,
+// new pastes are appended at the end of the table instead of scattered
+// through an index of random IDs, which made each insert dirty a random page;
+// the permutation keeps IDs as unguessable as random ones: without the key
+// an ID says nothing about any other ID, its number or its time.
+//
+// The permutation is a 10-round Feistel network over 48 bits whose round
+// function is AES-128 under the key, restricted to [0, IDSpace) by cycle
+// walking (2^48 / IDSpace is about 1.29, so 1.29 passes on average).
+type IDCodec struct {
+	block cipher.Block
+}
+
+// IDKeySize is the size of the permutation's key.
+const IDKeySize = 16
+
+const (
+	feistelRounds = 10
+	halfBits      = 24
+	halfMask      = 1<<halfBits - 1
+)
+
+// NewIDCodec builds the permutation for key (IDKeySize random bytes, kept
+// with the pastes: the same key must name them forever).
+func NewIDCodec(key []byte) (*IDCodec, error) {
+	if len(key) != IDKeySize {
+		return nil, fmt.Errorf("id key: got %d bytes, want %d", len(key), IDKeySize)
+	}
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return &IDCodec{block: b}, nil
+}
+
+// Encode names paste number n, which must be below IDSpace.
+func (c *IDCodec) Encode(n uint64) ID {
+	if n >= IDSpace {
+		panic(fmt.Sprintf("paste number %d outside the id space", n))
+	}
+	x := c.forward(n)
+	for x >= IDSpace {
+		x = c.forward(x)
+	}
+	var out [IDLength]byte
+	for i := IDLength - 1; i >= 0; i-- {
+		out[i] = idAlphabet[x%62]
+		x /= 62
+	}
+	return ID(out[:])
+}
+
+// Decode is Encode's inverse: the number that id names.
+func (c *IDCodec) Decode(id ID) uint64 {
+	var x uint64
+	for i := 0; i < len(id); i++ {
+		x = x*62 + uint64(digit(id[i]))
+	}
+	x = c.backward(x)
+	for x >= IDSpace {
+		x = c.backward(x)
+	}
+	return x
+}
+
+func digit(ch byte) byte {
+	switch {
+	case 'A' <= ch && ch <= 'Z':
+		return ch - 'A'
+	case 'a' <= ch && ch <= 'z':
+		return ch - 'a' + 26
+	default:
+		return ch - '0' + 52
+	}
+}
+
+func (c *IDCodec) forward(x uint64) uint64 {
+	l, r := uint32(x>>halfBits), uint32(x&halfMask)
+	for i := range feistelRounds {
+		l, r = r, l^c.round(i, r)
+	}
+	return uint64(l)<<halfBits | uint64(r)
+}
+
+func (c *IDCodec) backward(x uint64) uint64 {
+	l, r := uint32(x>>halfBits), uint32(x&halfMask)
+	for i := feistelRounds - 1; i >= 0; i-- {
+		l, r = r^c.round(i, l), l
+	}
+	return uint64(l)<<halfBits | uint64(r)
+}
+
+// round is the Feistel round function: AES of the round number and the half,
+// cut to 24 bits.
+func (c *IDCodec) round(i int, half uint32) uint32 {
+	var in, out [aes.BlockSize]byte
+	binary.BigEndian.PutUint32(in[:4], uint32(i)<<halfBits|half)
+	c.block.Encrypt(out[:], in[:])
+	return binary.BigEndian.Uint32(out[:4]) & halfMask
+}
+
+// Paste numbers follow the clock: at least numbersPerMilli per millisecond
+// since numberEpoch. A database restored from a replica that missed its last
+// few pastes therefore never hands their numbers (and so their IDs, which
+// someone may still hold) to new pastes: by the time it serves again, the
+// clock has moved past them. The space lasts about 108 years.
+const numbersPerMilli = 64
+
+var numberEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// NextNumber is the number for the next paste stored at now, after last.
+func NextNumber(last uint64, now time.Time) uint64 {
+	floor := uint64(0)
+	if ms := now.Sub(numberEpoch).Milliseconds(); ms > 0 {
+		floor = uint64(ms) * numbersPerMilli
+	}
+	return max(last+1, floor)
+}
+
+// Named is p as stored under id: the store numbers pastes, so it names them.
+func (p Paste) Named(id ID) Paste {
+	p.ID = id
+	p.ETag = pasteETag(id, p.Created)
+	return p
+}
+
+// pasteETag is the strong entity tag of a paste: its ID and creation time
+// name its bytes, which never change (hashing the body would cost a pass over
+// every upload for nothing).
+func pasteETag(id ID, created time.Time) string {
+	b := make([]byte, 0, 2+IDLength+1+12)
+	b = append(b, '"')
+	b = append(b, id...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, created.UnixMilli(), 36)
+	return string(append(b, '"'))
+}
