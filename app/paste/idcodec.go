@@ -53,9 +53,10 @@ func (c *IDCodec) Encode(n uint64) ID {
 	if n >= IDSpace {
 		panic(fmt.Sprintf("paste number %d outside the id space", n))
 	}
-	x := c.forward(n)
+	var buf roundBuf
+	x := c.forward(n, &buf)
 	for x >= IDSpace {
-		x = c.forward(x)
+		x = c.forward(x, &buf)
 	}
 	var out [IDLength]byte
 	for i := IDLength - 1; i >= 0; i-- {
@@ -71,9 +72,10 @@ func (c *IDCodec) Decode(id ID) uint64 {
 	for i := 0; i < len(id); i++ {
 		x = x*62 + uint64(digit(id[i]))
 	}
-	x = c.backward(x)
+	var buf roundBuf
+	x = c.backward(x, &buf)
 	for x >= IDSpace {
-		x = c.backward(x)
+		x = c.backward(x, &buf)
 	}
 	return x
 }
@@ -89,29 +91,33 @@ func digit(ch byte) byte {
 	}
 }
 
-func (c *IDCodec) forward(x uint64) uint64 {
+func (c *IDCodec) forward(x uint64, buf *roundBuf) uint64 {
 	l, r := uint32(x>>halfBits), uint32(x&halfMask)
 	for i := range feistelRounds {
-		l, r = r, l^c.round(i, r)
+		l, r = r, l^c.round(i, r, buf)
 	}
 	return uint64(l)<<halfBits | uint64(r)
 }
 
-func (c *IDCodec) backward(x uint64) uint64 {
+func (c *IDCodec) backward(x uint64, buf *roundBuf) uint64 {
 	l, r := uint32(x>>halfBits), uint32(x&halfMask)
 	for i := feistelRounds - 1; i >= 0; i-- {
-		l, r = r^c.round(i, l), l
+		l, r = r^c.round(i, l, buf), l
 	}
 	return uint64(l)<<halfBits | uint64(r)
 }
+
+// roundBuf is the round function's input and output block, shared by the
+// rounds of one call (the cipher's interface makes them escape: one
+// allocation per call instead of one per round).
+type roundBuf struct{ in, out [aes.BlockSize]byte }
 
 // round is the Feistel round function: AES of the round number and the half,
 // cut to 24 bits.
-func (c *IDCodec) round(i int, half uint32) uint32 {
-	var in, out [aes.BlockSize]byte
-	binary.BigEndian.PutUint32(in[:4], uint32(i)<<halfBits|half)
-	c.block.Encrypt(out[:], in[:])
-	return binary.BigEndian.Uint32(out[:4]) & halfMask
+func (c *IDCodec) round(i int, half uint32, buf *roundBuf) uint32 {
+	binary.BigEndian.PutUint32(buf.in[:4], uint32(i)<<halfBits|half)
+	c.block.Encrypt(buf.out[:], buf.in[:])
+	return binary.BigEndian.Uint32(buf.out[:4]) & halfMask
 }
 
 // Paste numbers follow the clock: at least numbersPerMilli per millisecond

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/litepaste/litepaste/app/paste"
@@ -25,6 +26,10 @@ type insertResult struct {
 	err error
 }
 
+// resultChans recycles the channels on which inserts get their verdicts
+// (one buffered result each, always drained before reuse).
+var resultChans = sync.Pool{New: func() any { return make(chan insertResult, 1) }}
+
 // lingerFor is how long the writer waits for more pastes before it commits:
 // a transaction costs far more than one more row in it, so under load a
 // short wait makes the batches (about 2 pastes each without it, 9 with it,
@@ -39,8 +44,10 @@ func (s *Store) writeLoop() {
 	defer close(s.stopped)
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
+	var batch []insertRequest
+	var results []insertResult
 	for first := range s.inserts {
-		batch := []insertRequest{first}
+		batch = append(batch[:0], first)
 		size := len(first.p.Body)
 		linger.Reset(lingerFor)
 	gather:
@@ -57,15 +64,19 @@ func (s *Store) writeLoop() {
 			}
 		}
 		linger.Stop()
-		results := s.insertBatch(batch)
+		results = s.insertBatch(batch, results)
 		for i, req := range batch {
 			req.done <- results[i]
 		}
+		clear(batch)
+		clear(results)
 	}
 }
 
-func (s *Store) insertBatch(batch []insertRequest) []insertResult {
-	results := make([]insertResult, len(batch))
+// insertBatch writes batch in one transaction and returns the verdicts in
+// results (reused from the previous batch).
+func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []insertResult {
+	results = append(results[:0], make([]insertResult, len(batch))...)
 	fail := func(err error) []insertResult {
 		for i := range results {
 			results[i] = insertResult{err: translate(err)}

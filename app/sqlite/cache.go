@@ -7,8 +7,9 @@ import (
 	"github.com/litepaste/litepaste/app/paste"
 )
 
-// cache keeps recently written or read small pastes in memory. Pastes never
-// change and this process is the database's only writer, so an entry stays
+// cache keeps recently read small pastes in memory (not every upload: a
+// busy upload stream would only churn it). Pastes never change and this
+// process is the database's only writer, so an entry stays
 // right until the paste is deleted here (deletions evict it) or expires
 // (readers check the expiry on every hit).
 type cache struct {
@@ -38,14 +39,6 @@ func (c *cache) get(id paste.ID) (paste.Paste, bool) {
 	}
 	c.order.MoveToFront(el)
 	return el.Value.(paste.Paste), true
-}
-
-// put keeps p, replacing whatever was kept under its ID: a swept paste's ID
-// can be drawn again.
-func (c *cache) put(p paste.Paste) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putLocked(p)
 }
 
 // generation is taken before reading a paste from the file, for putRead.

@@ -174,19 +174,17 @@ func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
 // and ETag set). Concurrent inserts share one transaction (see writeLoop),
 // so the cost of a commit is paid once per batch rather than once per paste.
 func (s *Store) Insert(ctx context.Context, p paste.Paste) (paste.Paste, error) {
-	req := insertRequest{p: p, done: make(chan insertResult, 1)}
+	done := resultChans.Get().(chan insertResult)
 	select {
-	case s.inserts <- req:
+	case s.inserts <- insertRequest{p: p, done: done}:
 	case <-ctx.Done():
+		resultChans.Put(done)
 		return paste.Paste{}, ctx.Err()
 	}
 	// Once queued the write happens; wait for its verdict whatever ctx says.
-	res := <-req.done
-	if res.err != nil {
-		return paste.Paste{}, res.err
-	}
-	s.cache.put(res.p)
-	return res.p, nil
+	res := <-done
+	resultChans.Put(done)
+	return res.p, res.err
 }
 
 // Where a paste is found by ID: numbered pastes by the number their ID

@@ -77,6 +77,7 @@ type minRateReader struct {
 	grace time.Duration
 	limit time.Time // the server's own read deadline, never to be extended
 	n     int64
+	eof   bool
 }
 
 // newMinRateReader starts the clock now; arrived is when the request reached
@@ -102,11 +103,21 @@ func (m *minRateReader) Read(p []byte) (int, error) {
 	_ = m.rc.SetReadDeadline(deadline)
 	n, err := m.r.Read(p)
 	m.n += int64(n)
+	m.eof = err == io.EOF
 	return n, err
 }
 
-// done restores the server's own deadline for the rest of the exchange.
-func (m *minRateReader) done() { _ = m.rc.SetReadDeadline(m.limit) }
+// done lifts the read deadline once the whole body is read: net/http reads
+// ahead on the connection while the handler runs, and a read deadline
+// passing then (an upload that waited for the store) would cancel the
+// context of every later request on that keep-alive connection; the next
+// request gets fresh deadlines. A body not read to its end keeps its
+// deadline, so whatever net/http still reads of it is bounded too.
+func (m *minRateReader) done() {
+	if m.eof {
+		_ = m.rc.SetReadDeadline(time.Time{})
+	}
+}
 
 // isMultipart reports whether a POST carries form parts (curl -F).
 func isMultipart(r *http.Request) (string, bool) {

@@ -114,10 +114,13 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (
 		reserve = req.ContentLength
 	}
 	reserve = min(max(reserve, 1), s.uploads.capacity)
-	ctx, cancel := context.WithTimeout(req.Context(), s.busyWait)
-	defer cancel()
-	if err := s.uploads.acquire(ctx, reserve); err != nil {
-		return nil, release, retryError{paste.ErrBusy, 5}
+	if !s.uploads.tryAcquire(reserve) {
+		ctx, cancel := context.WithTimeout(req.Context(), s.busyWait)
+		err := s.uploads.acquire(ctx, reserve)
+		cancel()
+		if err != nil {
+			return nil, release, retryError{paste.ErrBusy, 5}
+		}
 	}
 	release = func() { s.uploads.release(reserve) }
 	// Framing and a few parts may add to a form; the body may not add more.

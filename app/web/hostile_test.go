@@ -428,3 +428,44 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 }
+
+// An upload whose handler outlives the server's read timeout (here: it waits
+// for upload memory that trickling clients hold) must not spoil its
+// keep-alive connection: the next request on it is served normally.
+func TestKeepAliveSurvivesAnUploadPastTheReadTimeout(t *testing.T) {
+	ts := mustServer(t)
+	addr := realServer(t, ts, func(s *http.Server) { s.ReadTimeout = time.Second })
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 10 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		go trickle(conn, "5\r\nslow \r\n", 50*time.Millisecond, stop)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	res, err := client.Post("http://"+addr+"/", "text/plain", strings.NewReader("waited for memory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("upload: got %d (%q), want 200", res.StatusCode, body)
+	}
+	// Same client, same idle connection.
+	res, err = client.Get(strings.TrimSpace(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(got) != "waited for memory" {
+		t.Errorf("next request on the connection: got %d %q, want 200 and the paste", res.StatusCode, got)
+	}
+}

@@ -16,5 +16,6 @@ func newByteSemaphore(capacity int64) *byteSemaphore {
 	return &byteSemaphore{sem: semaphore.NewWeighted(capacity), capacity: capacity}
 }
 
+func (b *byteSemaphore) tryAcquire(n int64) bool                    { return b.sem.TryAcquire(n) }
 func (b *byteSemaphore) acquire(ctx context.Context, n int64) error { return b.sem.Acquire(ctx, n) }
 func (b *byteSemaphore) release(n int64)                            { b.sem.Release(n) }
