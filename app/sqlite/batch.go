@@ -64,7 +64,9 @@ func (s *Store) writeLoop() {
 			}
 		}
 		linger.Stop()
+		s.writing.Lock()
 		results = s.insertBatch(batch, results)
+		s.writing.Unlock()
 		for i, req := range batch {
 			req.done <- results[i]
 		}

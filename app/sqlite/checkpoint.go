@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,18 +28,32 @@ func init() {
 // checkpointEvery is how often the WAL is copied back into the database
 // after writes; a PASSIVE checkpoint never blocks the writer or readers, and
 // never disturbs Litestream (which forbids only FULL, RESTART and TRUNCATE).
-const checkpointEvery = 250 * time.Millisecond
+var checkpointEvery = 250 * time.Millisecond
+
+// A WAL starts over from its beginning only when a write begins after a
+// checkpoint has copied every frame in it, which a checkpoint running beside
+// a busy writer never does: under sustained uploads the WAL (and the shared
+// memory index mapped into this process) grew without end, gigabytes in a
+// few minutes. So once it holds restartFrames, the checkpointer follows its
+// pass with a second one while it holds the writer back (gate): only the
+// frames written meanwhile are left to copy, a pause of about a millisecond,
+// and the next write starts the WAL over. It does not bother while a reader
+// (Litestream, say) keeps frames from being copied.
+var restartFrames = 8192 // 32 MiB of 4 KiB pages
 
 type checkpointer struct {
 	db      *sql.DB
+	gate    sync.Locker
 	commits atomic.Int64
 	lastErr atomic.Pointer[error]
 	stop    chan struct{}
 	done    chan struct{}
 }
 
-func newCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+// newCheckpointer checkpoints through db; gate is held by the writer while
+// it writes.
+func newCheckpointer(db *sql.DB, gate sync.Locker) *checkpointer {
+	c := &checkpointer{db: db, gate: gate, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -62,12 +77,32 @@ func (c *checkpointer) loop() {
 			continue
 		}
 		seen = n
-		var err error
-		if _, err = c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)"); isBusy(err) {
-			err = nil
-		}
+		err := c.checkpoint()
 		c.lastErr.Store(&err)
 	}
+}
+
+func (c *checkpointer) checkpoint() error {
+	frames, copied, err := c.passive()
+	if err != nil || frames < restartFrames || copied < frames {
+		return err
+	}
+	c.gate.Lock()
+	defer c.gate.Unlock()
+	_, _, err = c.passive()
+	return err
+}
+
+// passive runs a PASSIVE checkpoint: how many frames the WAL holds, how many
+// of them are now in the database file. Another checkpoint running (one of
+// Litestream's) is no failure.
+func (c *checkpointer) passive() (frames, copied int, err error) {
+	var busy int
+	err = c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+	if isBusy(err) {
+		return 0, 0, nil
+	}
+	return frames, copied, err
 }
 
 // err is the last checkpoint's failure, if it failed (a full disk, say);

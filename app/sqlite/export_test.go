@@ -1,6 +1,9 @@
 package sqlite
 
-import "database/sql"
+import (
+	"database/sql"
+	"time"
+)
 
 // Pools hands the external tests the store's connection pools, so they can
 // check what every pooled connection runs with.
@@ -18,4 +21,12 @@ func Migrations() []string {
 		out[i] = m.sql
 	}
 	return out
+}
+
+// SetCheckpointing shortens the checkpointer's interval and the WAL size at
+// which it makes the WAL start over, until the test ends. Call it before Open.
+func SetCheckpointing(t interface{ Cleanup(func()) }, every time.Duration, frames int) {
+	oldEvery, oldFrames := checkpointEvery, restartFrames
+	checkpointEvery, restartFrames = every, frames
+	t.Cleanup(func() { checkpointEvery, restartFrames = oldEvery, oldFrames })
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,5 +294,52 @@ func TestPathsWithOddCharacters(t *testing.T) {
 				t.Errorf("%q is not a SQLite database", name)
 			}
 		})
+	}
+}
+
+// Under uploads that never pause, the WAL must still start over from time to
+// time: without that it grew by every byte written, for as long as the load
+// lasted.
+func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
+	sqlite.SetCheckpointing(t, 10*time.Millisecond, 256) // 1 MiB
+	path := tempDB(t)
+	s, _ := mustOpen(t, path)
+	ctx := context.Background()
+	body := pattern(16 << 10)
+	const writers, each = 8, 160 // 20 MiB in all, never a pause
+	var wg sync.WaitGroup
+	var maxWAL atomic.Int64
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if info, err := os.Stat(path + "-wal"); err == nil && info.Size() > maxWAL.Load() {
+				maxWAL.Store(info.Size())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := s.Insert(ctx, newPaste(t, body, paste.Never, "")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	written := int64(writers * each * len(body))
+	t.Logf("WAL peaked at %d bytes for %d bytes written", maxWAL.Load(), written)
+	if maxWAL.Load() > written/3 {
+		t.Errorf("WAL grew to %d bytes for %d bytes written: it never started over", maxWAL.Load(), written)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/litepaste/litepaste/app/paste"
@@ -43,6 +44,9 @@ type Store struct {
 	legacy bool
 	// last is the last paste number handed out; only writeLoop uses it.
 	last uint64
+	// writing is held by writeLoop while it writes a batch (see
+	// restartFrames).
+	writing sync.Mutex
 	// Prepared once on the writer connection, used by every batch.
 	insertPaste, insertChunk, setLast, legacyTaken *sql.Stmt
 }
@@ -92,7 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.prepare(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s: %w", path, err), s.closeStmts(), ck.Close(), r.Close(), w.Close())
 	}
-	s.ckpt = newCheckpointer(ck)
+	s.ckpt = newCheckpointer(ck, &s.writing)
 	go s.writeLoop()
 	return s, nil
 }
