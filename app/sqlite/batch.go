@@ -87,7 +87,7 @@ func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []ins
 	}
 	// Writes outlive any one request: the requester waits for the verdict.
 	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fail(err)
 	}

@@ -56,15 +56,20 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	var current int
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+	if err := retryBusy(ctx, func() error {
+		return db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current)
+	}); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if current > len(ms) {
 		return fmt.Errorf("database schema version %d is newer than this server knows (%d)", current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
+		var tx *sql.Tx
+		if err := retryBusy(ctx, func() (err error) {
+			tx, err = db.BeginTx(ctx, nil)
+			return err
+		}); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -64,7 +65,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	w, err := sql.Open(driverName, dsn(path, false))
+	w, err := sql.Open(driverName, dsn(path, false, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +75,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r, err := sql.Open(driverName, dsn(path, true))
+	r, err := sql.Open(driverName, dsn(path, true, busyTimeoutMillis))
 	if err != nil {
 		_ = w.Close()
 		return nil, err
 	}
-	ck, err := sql.Open(driverName, dsn(path, false))
+	ck, err := sql.Open(driverName, dsn(path, false, busyTimeoutMillis))
 	if err != nil {
 		return nil, errors.Join(err, r.Close(), w.Close())
 	}
@@ -105,10 +106,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) prepare(ctx context.Context) error {
 	var key []byte
 	var last, highest int64
-	err := s.w.QueryRowContext(ctx, `SELECT id_key, last_number,
+	err := retryBusy(ctx, func() error {
+		return s.w.QueryRowContext(ctx, `SELECT id_key, last_number,
 		  (SELECT coalesce(max(number), 0) FROM pastes),
 		  EXISTS (SELECT 1 FROM pastes WHERE legacy_id IS NOT NULL)
 		FROM paste_numbers`).Scan(&key, &last, &highest, &s.legacy)
+	})
 	if err != nil {
 		return fmt.Errorf("read paste numbering: %w", err)
 	}
@@ -144,11 +147,12 @@ func (s *Store) closeStmts() error {
 }
 
 // dsn puts every pragma in the connection string, so each pooled connection
-// gets them (a pragma run with Exec reaches only one connection).
-func dsn(path string, readOnly bool) string {
+// gets them (a pragma run with Exec reaches only one connection). The writer
+// gets no busy timeout: it waits for the lock with retryBusy.
+func dsn(path string, readOnly bool, busyMillis int) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
+	q.Set("_busy_timeout", strconv.Itoa(busyMillis))
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "on")
 	// Freed pages are zeroed, so a deleted paste's bytes do not linger in
@@ -168,6 +172,16 @@ func (s *Store) Close() error {
 	close(s.inserts)
 	<-s.stopped
 	return errors.Join(s.ckpt.close(), s.closeStmts(), s.r.Close(), s.w.Close())
+}
+
+// beginWrite starts a write transaction on the writer connection (BEGIN
+// IMMEDIATE: it holds the write lock from the start), waiting for the lock.
+func (s *Store) beginWrite(ctx context.Context) (tx *sql.Tx, err error) {
+	err = retryBusy(ctx, func() error {
+		tx, err = s.w.BeginTx(ctx, nil)
+		return err
+	})
+	return tx, err
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
@@ -288,7 +302,7 @@ func (s *Store) writeChunks(ctx context.Context, id paste.ID, number int64, w io
 
 // DeleteWithToken deletes the paste if token is its delete token.
 func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return translate(err)
 	}
@@ -330,10 +344,14 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := s.w.ExecContext(ctx,
-			`DELETE FROM pastes WHERE number IN
-			   (SELECT number FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
-			formatTime(now))
+		var res sql.Result
+		err := retryBusy(ctx, func() (err error) {
+			res, err = s.w.ExecContext(ctx,
+				`DELETE FROM pastes WHERE number IN
+				   (SELECT number FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
+				formatTime(now))
+			return err
+		})
 		if err != nil {
 			return total, translate(err)
 		}
@@ -344,7 +362,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		total += n
 		if n < 200 {
 			if total > 0 {
-				if err := noteDeletion(ctx, s.w, now); err != nil {
+				if err := retryBusy(ctx, func() error { return noteDeletion(ctx, s.w, now) }); err != nil {
 					return total, translate(err)
 				}
 			}
@@ -376,9 +394,13 @@ func noteDeletion(ctx context.Context, db execer, now time.Time) error {
 // heartbeatFor and the last touch is heartbeatEvery old; it reports whether
 // it wrote. Call it periodically (the expiry sweeper does).
 func (s *Store) Heartbeat(ctx context.Context, now time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx,
-		`UPDATE replica_heartbeat SET touched_at = ? WHERE last_delete_at > ? AND touched_at <= ?`,
-		formatTime(now), formatTime(now.Add(-heartbeatFor)), formatTime(now.Add(-heartbeatEvery)))
+	var res sql.Result
+	err := retryBusy(ctx, func() (err error) {
+		res, err = s.w.ExecContext(ctx,
+			`UPDATE replica_heartbeat SET touched_at = ? WHERE last_delete_at > ? AND touched_at <= ?`,
+			formatTime(now), formatTime(now.Add(-heartbeatFor)), formatTime(now.Add(-heartbeatEvery)))
+		return err
+	})
 	if err != nil {
 		return false, translate(err)
 	}
@@ -406,7 +428,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM pastes LIMIT 1)`).Scan(&n); err != nil {
 		return fmt.Errorf("read: %w", translate(err))
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("write: %w", translate(err))
 	}
