@@ -268,7 +268,10 @@ func (s *Store) Open(ctx context.Context, id paste.ID, now time.Time) (p paste.P
 		s.cache.putRead(p, gen)
 		return p, size, nil, nil
 	}
-	return p, size, func(w io.Writer) error { return s.writeChunks(ctx, id, number, w, size-len(p.Body)) }, nil
+	// The closure takes copies: capturing p or size would move them to the
+	// heap on every call, cache hits included.
+	remaining := size - len(p.Body)
+	return p, size, func(w io.Writer) error { return s.writeChunks(ctx, id, number, w, remaining) }, nil
 }
 
 // writeChunks copies a paste's chunks after the first to w, each straight

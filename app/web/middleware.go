@@ -8,72 +8,76 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// logRequests writes one structured line per request: never a paste's body.
-func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+// frame is the one middleware every request passes through: the request
+// log, panics turned into errors, the headers every answer carries, CORS.
+// One layer, not four: Echo v4 builds the middleware chain anew for each
+// request, a closure per layer.
+func (s *Server) frame(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		if err := next(c); err != nil {
+		if err := s.guarded(c, next); err != nil {
 			c.Error(err)
 		}
-		req, res := c.Request(), c.Response()
-		elapsed := time.Since(start)
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		s.obs.Request(req.Method, route, res.Status, elapsed)
-		s.requests.write(start.Add(elapsed), req.Method, req.URL.Path, res.Status, res.Size, elapsed, c.RealIP())
+		s.logRequest(c, start)
 		return nil
 	}
 }
 
-func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
-					panic(r)
-				}
-				err = fmt.Errorf("panic: %v", r)
-			}
-		}()
-		return next(c)
+// logRequest writes one structured line per request: never a paste's body.
+func (s *Server) logRequest(c echo.Context, start time.Time) {
+	req, res := c.Request(), c.Response()
+	elapsed := time.Since(start)
+	route := c.Path()
+	if route == "" {
+		route = "unmatched"
 	}
+	s.obs.Request(req.Method, route, res.Status, elapsed)
+	s.requests.write(start.Add(elapsed), req.Method, req.URL.Path, res.Status, res.Size, elapsed, c.RealIP())
 }
 
-// securityHeaders apply to every answer; handlers add what is specific.
-func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h["X-Content-Type-Options"] = nosniffValue
-		h["Content-Security-Policy"] = sandboxCSP
-		return next(c)
+// guarded runs next after setting the common headers and answering CORS
+// preflights; a panic in it becomes an error (http.ErrAbortHandler goes on
+// up: it means "cut the connection").
+func (s *Server) guarded(c echo.Context, next echo.HandlerFunc) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	h := c.Response().Header()
+	// Security headers apply to every answer; handlers add what is specific.
+	h["X-Content-Type-Options"] = nosniffValue
+	h["Content-Security-Policy"] = sandboxCSP
+	if s.cors(c, h) {
+		return c.NoContent(http.StatusNoContent)
 	}
+	return next(c)
 }
 
 // cors lets any site upload and read pastes from the browser, as LogPaste
 // does; nothing here relies on cookies, so the wildcard origin is safe.
 // Only browsers send Origin, so other clients are spared the headers; every
 // answer says it varies by Origin, so a shared cache never hands a browser
-// an answer stored for curl.
-func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		h := c.Response().Header()
-		h["Vary"] = varyOrigin
-		if req.Method != http.MethodOptions && req.Header.Get("Origin") == "" {
-			return next(c)
-		}
-		h["Access-Control-Allow-Origin"] = anyOrigin
-		h["Access-Control-Expose-Headers"] = exposedHeaders
-		if req.Method == http.MethodOptions {
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Content-Type, X-Delete-Token, X-Expires")
-			h.Set("Access-Control-Max-Age", "86400")
-			return c.NoContent(http.StatusNoContent)
-		}
-		return next(c)
+// an answer stored for curl. It reports whether the request was a preflight,
+// answered by the headers alone.
+func (s *Server) cors(c echo.Context, h http.Header) (preflight bool) {
+	req := c.Request()
+	h["Vary"] = varyOrigin
+	if req.Method != http.MethodOptions && req.Header.Get("Origin") == "" {
+		return false
 	}
+	h["Access-Control-Allow-Origin"] = anyOrigin
+	h["Access-Control-Expose-Headers"] = exposedHeaders
+	if req.Method != http.MethodOptions {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, DELETE, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, X-Delete-Token, X-Expires")
+	h.Set("Access-Control-Max-Age", "86400")
+	return true
 }
 
 var varyOrigin = []string{"Origin"}

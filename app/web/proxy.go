@@ -42,6 +42,13 @@ func (t proxyTrust) peerTrusted(r *http.Request) bool {
 // address in X-Forwarded-For that is not itself a trusted proxy. A header
 // that does not parse falls back to the peer: it never fails the request.
 func (t proxyTrust) clientIP(r *http.Request) string {
+	if len(t.prefixes) == 0 {
+		// No proxy is trusted: the peer's address as the connection gave
+		// it, without parsing (an IPv4 peer needs no normalizing).
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && strings.IndexByte(host, ':') < 0 {
+			return host
+		}
+	}
 	peer, ok := peerAddr(r)
 	if !ok {
 		return r.RemoteAddr

@@ -16,7 +16,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = s.proxies.clientIP
 
-	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.cors)
+	e.Use(s.frame)
 
 	// Health paths are shorter than a paste ID, so they can never shadow one.
 	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
