@@ -53,8 +53,8 @@ func (b *bench) startReplication(ctx context.Context, dbPath string) (*replicati
       force-path-style: true
       access-key-id: %s
       secret-access-key: %s
-      sync-interval: 1s
-`, dbPath, s3Bucket, addr, s3Key, s3Secret)
+      sync-interval: %s
+`, dbPath, s3Bucket, addr, s3Key, s3Secret, b.cfg.syncInterval)
 	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 		return nil, err
 	}

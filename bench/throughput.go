@@ -33,7 +33,7 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 	label := "litepaste alone"
 	name := "alone"
 	if replicated {
-		label, name = "litepaste + litestream replicate to versitygw", "replicated"
+		label, name = fmt.Sprintf("litepaste + litestream replicate to versitygw every %v", b.cfg.syncInterval), "replicated"
 	}
 	c := b.cfg
 	section("%s: wrk -t%d -c%d, %d rounds x %v per server, GET then PUT, 1 KiB",
