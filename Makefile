@@ -31,6 +31,7 @@ test: check test-unit test-fuzz test-browser test-dockerfile test-deploy test-sy
 
 test-unit:
 	go test -race -count=1 ./...
+	cd bench && go test -count=1 ./...
 
 # Each fuzz target runs briefly on top of its committed corpus (testdata/fuzz).
 FUZZTIME ?= 10s
