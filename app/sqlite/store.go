@@ -129,7 +129,10 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.setLast, `UPDATE paste_numbers SET last_number = ?`},
 		{&s.legacyTaken, `SELECT EXISTS (SELECT 1 FROM pastes WHERE legacy_id = ?)`},
 	} {
-		if *st.to, err = s.w.PrepareContext(ctx, st.sql); err != nil {
+		if err := retryBusy(ctx, func() (err error) {
+			*st.to, err = s.w.PrepareContext(ctx, st.sql)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
