@@ -37,6 +37,7 @@ test-unit:
 FUZZTIME ?= 10s
 test-fuzz:
 	go test ./app/paste -run '^$$' -fuzz '^FuzzParseID$$' -fuzztime $(FUZZTIME)
+	go test ./app/paste -run '^$$' -fuzz '^FuzzIDCodec$$' -fuzztime $(FUZZTIME)
 	go test ./app/web -run '^$$' -fuzz '^FuzzUpload$$' -fuzztime $(FUZZTIME)
 	go test ./app/web -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME)
 

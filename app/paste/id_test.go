@@ -220,3 +220,25 @@ func FuzzParseID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIDCodec checks that every valid ID names exactly one number below
+// IDSpace and that the number names it back.
+func FuzzIDCodec(f *testing.F) {
+	c := mustCodec(f, testKey)
+	f.Add("Ab3dEf9H")
+	f.Add("AAAAAAAA")
+	f.Add("99999999")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := paste.ParseID(s)
+		if err != nil {
+			return
+		}
+		n := c.Decode(id)
+		if n >= paste.IDSpace {
+			t.Fatalf("Decode(%q) = %d, outside the id space", s, n)
+		}
+		if back := c.Encode(n); back != id {
+			t.Fatalf("Encode(Decode(%q)) = %q", s, back)
+		}
+	})
+}
