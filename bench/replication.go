@@ -42,8 +42,10 @@ func (b *bench) startReplication(ctx context.Context, dbPath string) (*replicati
 	}
 
 	config := b.path("litestream.yml")
+	// As the image's litestream.yml: DB_SYNC_INTERVAL sets both intervals.
 	yml := fmt.Sprintf(`dbs:
   - path: %s
+    monitor-interval: %s
     replica:
       type: s3
       bucket: %s
@@ -54,7 +56,7 @@ func (b *bench) startReplication(ctx context.Context, dbPath string) (*replicati
       access-key-id: %s
       secret-access-key: %s
       sync-interval: %s
-`, dbPath, s3Bucket, addr, s3Key, s3Secret, b.cfg.syncInterval)
+`, dbPath, b.cfg.syncInterval, s3Bucket, addr, s3Key, s3Secret, b.cfg.syncInterval)
 	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 		return nil, err
 	}
