@@ -87,7 +87,7 @@ func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []ins
 	}
 	// Writes outlive any one request: the requester waits for the verdict.
 	ctx := context.Background()
-	tx, err := s.beginWrite(ctx)
+	tx, err := beginWrite(ctx, s.w)
 	if err != nil {
 		return fail(err)
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -43,4 +44,24 @@ func retryBusy(ctx context.Context, op func() error) error {
 		}
 		wait = min(2*wait, writeRetryMost)
 	}
+}
+
+// beginWrite starts a write transaction on the writer connection (BEGIN
+// IMMEDIATE: it holds the write lock from the start), waiting for the lock.
+func beginWrite(ctx context.Context, db *sql.DB) (tx *sql.Tx, err error) {
+	err = retryBusy(ctx, func() error {
+		tx, err = db.BeginTx(ctx, nil)
+		return err
+	})
+	return tx, err
+}
+
+// execWrite runs one write statement on the writer connection outside a
+// transaction, waiting for the lock.
+func execWrite(ctx context.Context, db *sql.DB, query string, args ...any) (res sql.Result, err error) {
+	err = retryBusy(ctx, func() error {
+		res, err = db.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }

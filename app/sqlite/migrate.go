@@ -65,11 +65,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("database schema version %d is newer than this server knows (%d)", current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		var tx *sql.Tx
-		if err := retryBusy(ctx, func() (err error) {
-			tx, err = db.BeginTx(ctx, nil)
-			return err
-		}); err != nil {
+		tx, err := beginWrite(ctx, db)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {

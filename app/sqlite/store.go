@@ -177,16 +177,6 @@ func (s *Store) Close() error {
 	return errors.Join(s.ckpt.close(), s.closeStmts(), s.r.Close(), s.w.Close())
 }
 
-// beginWrite starts a write transaction on the writer connection (BEGIN
-// IMMEDIATE: it holds the write lock from the start), waiting for the lock.
-func (s *Store) beginWrite(ctx context.Context) (tx *sql.Tx, err error) {
-	err = retryBusy(ctx, func() error {
-		tx, err = s.w.BeginTx(ctx, nil)
-		return err
-	})
-	return tx, err
-}
-
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
@@ -308,7 +298,7 @@ func (s *Store) writeChunks(ctx context.Context, id paste.ID, number int64, w io
 
 // DeleteWithToken deletes the paste if token is its delete token.
 func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) (err error) {
-	tx, err := s.beginWrite(ctx)
+	tx, err := beginWrite(ctx, s.w)
 	if err != nil {
 		return translate(err)
 	}
@@ -350,14 +340,10 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for {
-		var res sql.Result
-		err := retryBusy(ctx, func() (err error) {
-			res, err = s.w.ExecContext(ctx,
-				`DELETE FROM pastes WHERE number IN
-				   (SELECT number FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
-				formatTime(now))
-			return err
-		})
+		res, err := execWrite(ctx, s.w,
+			`DELETE FROM pastes WHERE number IN
+			   (SELECT number FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
+			formatTime(now))
 		if err != nil {
 			return total, translate(err)
 		}
@@ -400,13 +386,9 @@ func noteDeletion(ctx context.Context, db execer, now time.Time) error {
 // heartbeatFor and the last touch is heartbeatEvery old; it reports whether
 // it wrote. Call it periodically (the expiry sweeper does).
 func (s *Store) Heartbeat(ctx context.Context, now time.Time) (bool, error) {
-	var res sql.Result
-	err := retryBusy(ctx, func() (err error) {
-		res, err = s.w.ExecContext(ctx,
-			`UPDATE replica_heartbeat SET touched_at = ? WHERE last_delete_at > ? AND touched_at <= ?`,
-			formatTime(now), formatTime(now.Add(-heartbeatFor)), formatTime(now.Add(-heartbeatEvery)))
-		return err
-	})
+	res, err := execWrite(ctx, s.w,
+		`UPDATE replica_heartbeat SET touched_at = ? WHERE last_delete_at > ? AND touched_at <= ?`,
+		formatTime(now), formatTime(now.Add(-heartbeatFor)), formatTime(now.Add(-heartbeatEvery)))
 	if err != nil {
 		return false, translate(err)
 	}
@@ -434,7 +416,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM pastes LIMIT 1)`).Scan(&n); err != nil {
 		return fmt.Errorf("read: %w", translate(err))
 	}
-	tx, err := s.beginWrite(ctx)
+	tx, err := beginWrite(ctx, s.w)
 	if err != nil {
 		return fmt.Errorf("write: %w", translate(err))
 	}
