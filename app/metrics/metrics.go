@@ -4,8 +4,10 @@ package metrics
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/litepaste/litepaste/app/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -28,7 +30,7 @@ func New(reg prometheus.Registerer, stats StatsFunc) *Metrics {
 	m := &Metrics{
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "litepaste_uploads_total",
-			Help: "Upload attempts by outcome (stored, too_large, empty, rate_limited, busy, invalid, failed).",
+			Help: "Upload attempts by outcome (" + strings.Join(web.Outcomes, ", ") + ").",
 		}, []string{"outcome"}),
 		uploadedBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "litepaste_uploaded_bytes_total",
@@ -52,7 +54,7 @@ func New(reg prometheus.Registerer, stats StatsFunc) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"method", "route", "code"}),
 	}
-	for _, o := range []string{"stored", "too_large", "empty", "rate_limited", "busy", "invalid", "failed"} {
+	for _, o := range web.Outcomes {
 		m.uploads.WithLabelValues(o)
 	}
 	reg.MustRegister(m.uploads, m.uploadedBytes, m.served, m.notFound, m.swept, m.duration,
