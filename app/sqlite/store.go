@@ -119,16 +119,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		return err
 	}
 	s.last = uint64(max(last, highest, 0))
-	for _, st := range []struct {
-		to  **sql.Stmt
-		sql string
-	}{
-		{&s.insertPaste, `INSERT INTO pastes (number, size, etag, head, created_at, expires_at, delete_token_hash)
-		  VALUES (?, ?, ?, ?, ?, ?, ?)`},
-		{&s.insertChunk, `INSERT INTO paste_chunks (paste_number, seq, data) VALUES (?, ?, ?)`},
-		{&s.setLast, `UPDATE paste_numbers SET last_number = ?`},
-		{&s.legacyTaken, `SELECT EXISTS (SELECT 1 FROM pastes WHERE legacy_id = ?)`},
-	} {
+	for _, st := range s.writerStatements() {
 		if err := retryBusy(ctx, func() (err error) {
 			*st.to, err = s.w.PrepareContext(ctx, st.sql)
 			return err
@@ -139,11 +130,28 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
+type writerStatement struct {
+	to  **sql.Stmt
+	sql string
+}
+
+// writerStatements are the statements the writer prepares once, each with
+// where it is kept.
+func (s *Store) writerStatements() []writerStatement {
+	return []writerStatement{
+		{&s.insertPaste, `INSERT INTO pastes (number, size, etag, head, created_at, expires_at, delete_token_hash)
+		  VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertChunk, `INSERT INTO paste_chunks (paste_number, seq, data) VALUES (?, ?, ?)`},
+		{&s.setLast, `UPDATE paste_numbers SET last_number = ?`},
+		{&s.legacyTaken, `SELECT EXISTS (SELECT 1 FROM pastes WHERE legacy_id = ?)`},
+	}
+}
+
 func (s *Store) closeStmts() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertPaste, s.insertChunk, s.setLast, s.legacyTaken} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, st := range s.writerStatements() {
+		if *st.to != nil {
+			errs = append(errs, (*st.to).Close())
 		}
 	}
 	return errors.Join(errs...)
