@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,7 +79,8 @@ func (s *Store) writeLoop() {
 // insertBatch writes batch in one transaction and returns the verdicts in
 // results (reused from the previous batch).
 func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []insertResult {
-	results = append(results[:0], make([]insertResult, len(batch))...)
+	results = slices.Grow(results[:0], len(batch))[:len(batch)]
+	clear(results)
 	fail := func(err error) []insertResult {
 		for i := range results {
 			results[i] = insertResult{err: translate(err)}
