@@ -13,6 +13,10 @@ import (
 	"github.com/litepaste/litepaste/app/paste"
 )
 
+// expiresLayout is how a paste's expiry goes out, in the X-Paste-Expires
+// header and the PUT answer's "expires" alike.
+const expiresLayout = time.RFC3339
+
 // putPaste answers LogPaste's {"id": ...} plus what litepaste adds: the
 // paste's URL, its delete token and, if it expires, when. The JSON is written
 // by hand (every value is a string): this is the hot path of uploads.
@@ -30,7 +34,7 @@ func (s *Server) putPaste(c echo.Context) error {
 	b = appendJSONString(b, token)
 	if !p.Expires.IsZero() {
 		b = append(b, `,"expires":"`...)
-		b = p.Expires.AppendFormat(b, time.RFC3339)
+		b = p.Expires.AppendFormat(b, expiresLayout)
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
@@ -85,7 +89,7 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	h := c.Response().Header()
 	h["X-Delete-Token"] = []string{token}
 	if !p.Expires.IsZero() {
-		h["X-Paste-Expires"] = []string{p.Expires.Format(time.RFC3339)}
+		h["X-Paste-Expires"] = []string{p.Expires.Format(expiresLayout)}
 	}
 	h[hdrCacheControl] = noStore
 	return p, token, nil
@@ -192,7 +196,7 @@ func (s *Server) getPaste(c echo.Context) error {
 	} else {
 		maxAge := min(pasteMaxAge, p.Expires.Sub(now))
 		h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(int(maxAge/time.Second)) + ", immutable"}
-		h["X-Paste-Expires"] = []string{p.Expires.Format(time.RFC3339)}
+		h["X-Paste-Expires"] = []string{p.Expires.Format(expiresLayout)}
 	}
 	if etagMatches(c.Request().Header.Get("If-None-Match"), p.ETag) {
 		delete(h, hdrContentType)
