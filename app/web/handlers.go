@@ -202,9 +202,12 @@ func (s *Server) getPaste(c echo.Context) error {
 		delete(h, hdrContentType)
 		return c.NoContent(http.StatusNotModified)
 	}
-	h[hdrContentLength] = []string{strconv.Itoa(size)}
+	head := c.Request().Method == http.MethodHead
+	if rest != nil || size > autoLengthMax || head {
+		h[hdrContentLength] = []string{strconv.Itoa(size)}
+	}
 	c.Response().WriteHeader(http.StatusOK)
-	if c.Request().Method == http.MethodHead {
+	if head {
 		return nil
 	}
 	if _, err := c.Response().Write(p.Body); err != nil || rest == nil {
@@ -218,6 +221,11 @@ func (s *Server) getPaste(c echo.Context) error {
 	}
 	return nil
 }
+
+// autoLengthMax is the largest body net/http buffers whole before sending
+// the header: for such a body written in one go it sends Content-Length
+// itself, cheaper than a header the handler sets.
+const autoLengthMax = 2048
 
 // etagMatches implements If-None-Match for one strong tag.
 func etagMatches(header, etag string) bool {
