@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -16,8 +17,9 @@ import (
 // It is written by hand because it runs on every request: through slog it
 // cost about a tenth of the server's CPU under load.
 type requestLog struct {
-	out  io.Writer
-	bufs sync.Pool
+	out   io.Writer
+	bufs  sync.Pool
+	stamp stamper
 }
 
 func newRequestLog(out io.Writer) *requestLog {
@@ -27,7 +29,7 @@ func newRequestLog(out io.Writer) *requestLog {
 func (l *requestLog) write(now time.Time, method, path string, status int, size int64, elapsed time.Duration, client string) {
 	bp := l.bufs.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
-	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = l.stamp.append(b, now)
 	b = append(b, `","level":"`...)
 	if status >= 500 {
 		b = append(b, "WARN"...)
@@ -53,6 +55,49 @@ func (l *requestLog) write(now time.Time, method, path string, status int, size 
 		*bp = b
 		l.bufs.Put(bp)
 	}
+}
+
+// stamper formats times as time.RFC3339Nano does, reusing the text up to
+// the second (and the zone) while the second lasts: formatting it anew for
+// every request cost more than the rest of the line.
+type stamper struct {
+	last atomic.Pointer[stampSecond]
+}
+
+type stampSecond struct {
+	unix   int64
+	loc    *time.Location
+	date   string // "2006-01-02T15:04:05"
+	offset string // "Z" or "-07:00"
+}
+
+func (s *stamper) append(b []byte, t time.Time) []byte {
+	sec := s.last.Load()
+	if sec == nil || sec.unix != t.Unix() || sec.loc != t.Location() {
+		sec = &stampSecond{
+			unix:   t.Unix(),
+			loc:    t.Location(),
+			date:   t.Format("2006-01-02T15:04:05"),
+			offset: t.Format("Z07:00"),
+		}
+		s.last.Store(sec)
+	}
+	b = append(b, sec.date...)
+	if ns := t.Nanosecond(); ns != 0 {
+		// Nine digits, trailing zeros dropped, as RFC3339Nano's ".999999999".
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, sec.offset...)
 }
 
 const hexDigits = "0123456789abcdef"

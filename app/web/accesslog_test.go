@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,35 @@ func TestRequestLogLineShape(t *testing.T) {
 	}
 	if !strings.HasSuffix(out.String(), "}\n") || strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("not one line: %q", out.String())
+	}
+}
+
+func TestStamperFormatsAsRFC3339Nano(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	west := time.FixedZone("west", -7*3600)
+	base := time.Date(2026, 11, 26, 23, 59, 58, 0, time.UTC)
+	var times []time.Time
+	for _, ns := range []int{0, 1, 10, 999999999, 120000000, 100000000, 5, 450000} {
+		for _, sec := range []int{0, 1, 2} {
+			at := base.Add(time.Duration(sec)*time.Second + time.Duration(ns))
+			// The same instant in three zones, in turn: each must get its own offset.
+			times = append(times, at, at.In(east), at.In(west))
+		}
+	}
+	// And instants anywhere from 1970 to 2100, in a fixed order so a failure repeats.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		at := time.Unix(rng.Int64N(4102444800), rng.Int64N(1e9))
+		if rng.IntN(2) == 0 {
+			at = at.UTC()
+		}
+		times = append(times, at)
+	}
+	var s stamper
+	for _, at := range times {
+		got := string(s.append(nil, at))
+		if want := at.Format(time.RFC3339Nano); got != want {
+			t.Errorf("%v: got %q, want %q", at, got, want)
+		}
 	}
 }
