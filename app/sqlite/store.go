@@ -340,7 +340,7 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 	if _, err = tx.ExecContext(ctx, `DELETE FROM pastes WHERE number = ?`, number); err != nil {
 		return translate(err)
 	}
-	if err = noteDeletion(ctx, tx, now); err != nil {
+	if _, err = tx.ExecContext(ctx, noteDeletion, formatTime(now)); err != nil {
 		return translate(err)
 	}
 	if err = tx.Commit(); err != nil {
@@ -369,7 +369,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		total += n
 		if n < 200 {
 			if total > 0 {
-				if err := retryBusy(ctx, func() error { return noteDeletion(ctx, s.w, now) }); err != nil {
+				if _, err := execWrite(ctx, s.w, noteDeletion, formatTime(now)); err != nil {
 					return total, translate(err)
 				}
 			}
@@ -388,14 +388,9 @@ const (
 	heartbeatEvery = time.Hour
 )
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func noteDeletion(ctx context.Context, db execer, now time.Time) error {
-	_, err := db.ExecContext(ctx, `UPDATE replica_heartbeat SET last_delete_at = ?`, formatTime(now))
-	return err
-}
+// noteDeletion records when a paste was last deleted (its argument), for
+// Heartbeat; it runs in the deletion's transaction or right after it.
+const noteDeletion = `UPDATE replica_heartbeat SET last_delete_at = ?`
 
 // Heartbeat touches the heartbeat row if a deletion happened within
 // heartbeatFor and the last touch is heartbeatEvery old; it reports whether
