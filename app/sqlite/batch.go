@@ -147,12 +147,12 @@ func insertOne(ctx context.Context, insertPaste, insertChunk *sql.Stmt, n int64,
 	}
 	head := p.Body[:min(len(p.Body), ChunkSize)]
 	if _, err := insertPaste.ExecContext(ctx,
-		n, len(p.Body), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash); err != nil {
+		n, int64(len(p.Body)), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash); err != nil {
 		return err
 	}
 	for seq, off := 1, ChunkSize; off < len(p.Body); seq, off = seq+1, off+ChunkSize {
 		chunk := p.Body[off:min(len(p.Body), off+ChunkSize)]
-		if _, err := insertChunk.ExecContext(ctx, n, seq, chunk); err != nil {
+		if _, err := insertChunk.ExecContext(ctx, n, int64(seq), chunk); err != nil {
 			return fmt.Errorf("paste %s chunk %d: %w", p.ID, seq, err)
 		}
 	}

@@ -22,16 +22,15 @@ func readLimited(r io.Reader, limit, sizeHint int64) ([]byte, error) {
 		return nil, paste.ErrTooLarge
 	}
 	if sizeHint >= 0 {
-		buf := make([]byte, sizeHint)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		// One byte more, to see that the body ends where it said it would.
+		buf := make([]byte, sizeHint+1)
+		if _, err := io.ReadFull(r, buf[:sizeHint]); err != nil {
 			return nil, readError(err)
 		}
-		// The client may send more than it announced; never accept it.
-		var one [1]byte
-		if n, _ := r.Read(one[:]); n > 0 {
+		if n, _ := r.Read(buf[sizeHint:]); n > 0 {
 			return nil, paste.ErrBadUpload
 		}
-		return buf, nil
+		return buf[:sizeHint:sizeHint], nil
 	}
 	var b bytes.Buffer
 	n, err := b.ReadFrom(io.LimitReader(r, limit+1))
@@ -72,7 +71,7 @@ const (
 // received, so each step of rateStep bytes must arrive in time.
 type minRateReader struct {
 	r     io.Reader
-	rc    *http.ResponseController
+	rc    http.ResponseController
 	start time.Time
 	grace time.Duration
 	limit time.Time // the server's own read deadline, never to be extended
@@ -83,7 +82,7 @@ type minRateReader struct {
 // newMinRateReader starts the clock now; arrived is when the request reached
 // the handler, from which the server's own read timeout is counted.
 func newMinRateReader(req *http.Request, r io.Reader, w http.ResponseWriter, grace time.Duration, arrived time.Time) *minRateReader {
-	m := &minRateReader{r: r, rc: http.NewResponseController(w), start: time.Now(), grace: grace}
+	m := &minRateReader{r: r, rc: *http.NewResponseController(w), start: time.Now(), grace: grace}
 	if srv, ok := req.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
 		m.limit = arrived.Add(srv.ReadTimeout)
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,7 +37,7 @@ func (s *Server) putPaste(c echo.Context) error {
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	return blob(c, http.StatusOK, jsonValue, b)
 }
 
 // postPaste answers with the paste's URL as plain text (LogPaste's format);
@@ -66,8 +65,8 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 		s.obs.Upload(OutcomeInvalid, 0)
 		return paste.Paste{}, "", err
 	}
-	body, release, err := s.readBody(c.Response(), req, form)
-	defer release()
+	body, held, err := s.readBody(c.Response(), req, form)
+	defer s.uploads.release(held)
 	if err != nil {
 		s.obs.Upload(outcomeOf(err), 0)
 		return paste.Paste{}, "", err
@@ -97,10 +96,9 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 
 // readBody reads the upload into memory once a share of the upload memory
 // budget is reserved for it; past the budget, uploads wait, then get 503.
-// The caller calls release once the body is stored (or dropped): until then
-// the bytes are still held, so they still count.
-func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (body []byte, release func(), err error) {
-	release = func() {}
+// The caller releases the held share once the body is stored (or dropped):
+// until then the bytes are still held, so they still count.
+func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (body []byte, held int64, err error) {
 	arrived := time.Now()
 	maxSize := s.cfg.MaxSize
 	boundary, multi := "", false
@@ -108,7 +106,7 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (
 		boundary, multi = isMultipart(req)
 	}
 	if !multi && req.ContentLength > maxSize {
-		return nil, release, paste.ErrTooLarge
+		return nil, 0, paste.ErrTooLarge
 	}
 	// A form may carry a file and a plain field: room for both.
 	reserve := maxSize
@@ -123,29 +121,34 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (
 		err := s.uploads.acquire(ctx, reserve)
 		cancel()
 		if err != nil {
-			return nil, release, retryError{paste.ErrBusy, 5}
+			return nil, 0, retryError{paste.ErrBusy, 5}
 		}
 	}
-	release = func() { s.uploads.release(reserve) }
-	// Framing and a few parts may add to a form; the body may not add more.
-	limit := maxSize + 1
+	// A body of announced length cannot run past it (net/http stops there)
+	// and that length is within maxSize; any other is cut off just past the
+	// limit. Framing and a few parts may add to a form; the body may not.
+	src := req.Body
 	if multi {
-		limit = 2*maxSize + 64<<10
+		src = http.MaxBytesReader(nil, src, 2*maxSize+64<<10)
+	} else if req.ContentLength < 0 {
+		src = http.MaxBytesReader(nil, src, maxSize+1)
 	}
-	rate := newMinRateReader(req, http.MaxBytesReader(nil, req.Body, limit), w, s.uploadGrace, arrived)
+	rate := newMinRateReader(req, src, w, s.uploadGrace, arrived)
 	defer rate.done()
-	var r io.Reader = rate
 	if multi {
-		body, err = readMultipart(r, boundary, maxSize)
+		body, err = readMultipart(rate, boundary, maxSize)
 	} else {
-		body, err = readLimited(r, maxSize, req.ContentLength)
+		body, err = readLimited(rate, maxSize, req.ContentLength)
 	}
-	return body, release, err
+	return body, reserve, err
 }
 
 func requestedExpiry(c echo.Context) string {
-	if v := c.QueryParam("expires"); v != "" {
-		return v
+	// Most uploads have no query: spare them Echo's parse of an empty one.
+	if c.Request().URL.RawQuery != "" {
+		if v := c.QueryParam("expires"); v != "" {
+			return v
+		}
 	}
 	return c.Request().Header.Get("X-Expires")
 }

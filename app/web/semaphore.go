@@ -18,4 +18,10 @@ func newByteSemaphore(capacity int64) *byteSemaphore {
 
 func (b *byteSemaphore) tryAcquire(n int64) bool                    { return b.sem.TryAcquire(n) }
 func (b *byteSemaphore) acquire(ctx context.Context, n int64) error { return b.sem.Acquire(ctx, n) }
-func (b *byteSemaphore) release(n int64)                            { b.sem.Release(n) }
+
+// release gives back n bytes; releasing nothing is allowed.
+func (b *byteSemaphore) release(n int64) {
+	if n > 0 {
+		b.sem.Release(n)
+	}
+}

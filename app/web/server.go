@@ -151,6 +151,7 @@ const (
 
 var (
 	textPlainValue = []string{textPlain}
+	jsonValue      = []string{echo.MIMEApplicationJSON}
 	nosniffValue   = []string{"nosniff"}
 	noReferrer     = []string{"no-referrer"}
 	noStore        = []string{"no-store"}
@@ -160,5 +161,15 @@ var (
 )
 
 func text(c echo.Context, code int, msg string) error {
-	return c.Blob(code, textPlain, []byte(msg))
+	return blob(c, code, textPlainValue, []byte(msg))
+}
+
+// blob answers with body as the given Content-Type (one of the values
+// above): Echo's Blob would build the header value anew each time.
+func blob(c echo.Context, code int, contentType []string, body []byte) error {
+	res := c.Response()
+	res.Header()[hdrContentType] = contentType
+	res.WriteHeader(code)
+	_, err := res.Write(body)
+	return err
 }
