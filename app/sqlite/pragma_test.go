@@ -55,6 +55,7 @@ func TestPragmasOnEveryPooledConnection(t *testing.T) {
 		"foreign_keys":  "1",
 		"synchronous":   "1", // NORMAL
 		"secure_delete": "1",
+		"cache_size":    "-512", // KiB
 	}
 	pools := []struct {
 		desc      string

@@ -157,6 +157,14 @@ func (s *Store) closeStmts() error {
 	return errors.Join(errs...)
 }
 
+// pageCacheKiB bounds each connection's SQLite page cache (SQLite's own
+// default is 2000 KiB). Ten connections (a writer, a checkpointer, eight
+// readers) hold at most 5 MiB: small pastes are served from the paste cache,
+// and what the page caches would hold beyond this the kernel's file cache
+// already has. Under sustained uploads the writer's cache filled to its
+// default size, 2 MiB of the process's memory, at no gain in speed.
+const pageCacheKiB = 512
+
 // dsn puts every pragma in the connection string, so each pooled connection
 // gets them (a pragma run with Exec reaches only one connection). The writer
 // gets no busy timeout: it waits for the lock with retryBusy.
@@ -169,6 +177,7 @@ func dsn(path string, readOnly bool, busyMillis int) string {
 	// Freed pages are zeroed, so a deleted paste's bytes do not linger in
 	// the file (or in the replica's later snapshots).
 	q.Set("_secure_delete", "on")
+	q.Set("_cache_size", strconv.Itoa(-pageCacheKiB))
 	if readOnly {
 		q.Set("_query_only", "true")
 	} else {
