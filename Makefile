@@ -36,7 +36,7 @@ test-unit:
 # Each fuzz target runs briefly on top of its committed corpus (testdata/fuzz),
 # for a number of executions (about ten seconds each here), not a duration: with
 # a duration Go 1.26's fuzzing coordinator can report its own deadline as a
-# failure (go.dev/issue/75804). FUZZSCALE multiplies every count.
+# failure (Go issue 75804, fixed in Go 1.27). FUZZSCALE multiplies every count.
 FUZZSCALE ?= 1
 fuzz = go test $(1) -run '^$$' -fuzz '^$(2)$$' -fuzztime $$(( $(3) * $(FUZZSCALE) ))x
 test-fuzz:
