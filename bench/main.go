@@ -56,7 +56,7 @@ func main() {
 	flag.IntVar(&c.floodRounds, "flood-rounds", 3, "rounds of the memory flood")
 	flag.IntVar(&c.floodMiB, "flood-mib", 2, "size of each flood upload and the server's -maxsize, MiB")
 	flag.IntVar(&c.bigMiB, "big-mib", 100, "size of the big paste and the server's -maxsize, MiB")
-	flag.DurationVar(&c.syncInterval, "sync-interval", time.Second, "litestream's monitor-interval and sync-interval in the replicating pass, as DB_SYNC_INTERVAL sets both in the image (default 1s)")
+	flag.DurationVar(&c.syncInterval, "sync-interval", time.Second, "litestream's monitor-interval and sync-interval in the replicating pass, as DB_SYNC_INTERVAL sets both in the image")
 	flag.StringVar(&c.phases, "phases", "alone,replicated,flood,big", "comma-separated phases to run")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, databases, replica)")
 	flag.Usage = func() {
