@@ -171,7 +171,8 @@ func tuneCollector(getenv func(string) string, uploadMemory int64) {
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		// Upload bodies are bounded by -uploadmemory; a soft limit just
-		// above it makes the collector reclaim them before the heap doubles.
+		// above it makes the collector reclaim them rather than let the heap grow
+		// by gcPercent past them.
 		debug.SetMemoryLimit(uploadMemory + memoryHeadroom)
 	}
 }
