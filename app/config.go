@@ -103,7 +103,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.String(&maxExpiry, "maxexpiry", "MAX_EXPIRY", "never", "longest lifetime an upload may ask for (never = no limit)")
 	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9090 (empty = off)")
 	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
-	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH, then exit (the container's restore step uses it)")
+	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH (an older litepaste schema or a LogPaste database), then exit (the container's restore step uses it)")
 	var sweep string
 	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
 

@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	if up := store.Upgraded(); up.From != "" {
+		log.Info("database upgraded", "db", cfg.dbPath, "from", up.From, "imported", up.Imported)
+	}
 	if cfg.migrateOnly {
 		log.Info("database ready", "db", cfg.dbPath)
 		return store.Close()

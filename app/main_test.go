@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -394,5 +395,77 @@ func TestProgramHelp(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Usage") {
 		t.Errorf("run -h printed %q, want the usage", out.String())
+	}
+}
+
+// A LogPaste database at DB_PATH is upgraded as the server starts, or by
+// -migrate before it: every old link serves the same bytes, and new pastes
+// get other IDs.
+func TestProgramServesALogPasteDatabase(t *testing.T) {
+	entries := testkit.LogPasteEntries(sqlite.ChunkSize)
+	for _, migrateFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("migrate first %v", migrateFirst), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "data", "store.db")
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			testkit.WriteLogPasteDB(t, path, "WAL", 1, entries)
+			env := map[string]string{"DB_PATH": path, "MAX_SIZE_MB": "4"}
+			upgradeLog := &testkit.SyncBuffer{}
+			if migrateFirst {
+				if err := run(context.Background(), []string{"-migrate"}, envOf(env), upgradeLog, nil); err != nil {
+					t.Fatalf("run -migrate: %v\n%s", err, upgradeLog)
+				}
+			}
+			p := startProgram(t, env)
+			if !migrateFirst {
+				upgradeLog = p.stderr
+			}
+			line, ok := logLine(upgradeLog, "database upgraded")
+			if !ok || line["from"] != "LogPaste" || line["imported"] != float64(len(entries)) {
+				t.Errorf("upgrade log line: got %v, want from LogPaste, imported %d\n%s", line, len(entries), upgradeLog)
+			}
+			for _, e := range entries {
+				res, got := httpDo(t, http.MethodGet, p.base+"/"+e.ID, nil)
+				if res.StatusCode != http.StatusOK || testkit.SHA256(got) != testkit.SHA256(e.Contents) {
+					t.Errorf("GET /%s: got %d, %d bytes (SHA-256 %s), want 200 and the %d bytes LogPaste stored (%s)",
+						e.ID, res.StatusCode, len(got), testkit.SHA256(got), len(e.Contents), testkit.SHA256(e.Contents))
+				}
+			}
+			res, answer := httpDo(t, http.MethodPut, p.base+"/", strings.NewReader("after the switch"))
+			var put struct{ ID string }
+			if res.StatusCode != http.StatusOK || json.Unmarshal(answer, &put) != nil {
+				t.Fatalf("PUT: got %d %q", res.StatusCode, answer)
+			}
+			for _, e := range entries {
+				if put.ID == e.ID {
+					t.Errorf("a new paste got %s, a LogPaste paste's id", put.ID)
+				}
+			}
+		})
+	}
+}
+
+// A database that is not litepaste's nor LogPaste's stops the server with
+// one line saying what it is, and is left as it was.
+func TestProgramRefusesAForeignDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.db")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE users (name TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before := testkit.FilesState(t, path)
+	for _, args := range [][]string{nil, {"-migrate"}} {
+		err := run(context.Background(), args, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), io.Discard, nil)
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "neither litepaste's nor LogPaste's: tables users") {
+			t.Errorf("run %v: got %v, want one line naming what the file holds", args, err)
+		}
+	}
+	if after := testkit.FilesState(t, path); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("files after the refusal: %v, before: %v", after, before)
 	}
 }

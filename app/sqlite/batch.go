@@ -98,7 +98,7 @@ func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []ins
 		number, id, err := s.nextID(ctx, tx, req.p.Created)
 		if err == nil {
 			results[i].p = req.p.Named(id)
-			err = insertOne(ctx, insertPaste, insertChunk, number, results[i].p)
+			err = insertOne(ctx, insertPaste, insertChunk, number, nil, results[i].p)
 		}
 		if err != nil {
 			_ = tx.Rollback()
@@ -117,7 +117,7 @@ func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []ins
 }
 
 // nextID hands out the next paste number and the ID it names, skipping any
-// ID that a paste from before numbering holds. A number handed out is never
+// ID that a paste from before numbering holds or held (legacy_ids). A number handed out is never
 // handed out again by this store, even if its transaction fails.
 func (s *Store) nextID(ctx context.Context, tx *sql.Tx, created time.Time) (int64, paste.ID, error) {
 	for {
@@ -139,15 +139,25 @@ func (s *Store) nextID(ctx context.Context, tx *sql.Tx, created time.Time) (int6
 	}
 }
 
-// insertOne adds p as paste number n; an error dooms the whole transaction.
-func insertOne(ctx context.Context, insertPaste, insertChunk *sql.Stmt, n int64, p paste.Paste) error {
+// The statements insertOne runs.
+const (
+	insertPasteSQL = `INSERT INTO pastes (number, legacy_id, size, etag, head, created_at, expires_at, delete_token_hash)
+	  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	insertChunkSQL = `INSERT INTO paste_chunks (paste_number, seq, data) VALUES (?, ?, ?)`
+)
+
+// insertOne adds p as paste number n, found by legacyID instead when it is
+// a string (a paste from before numbering); its body's first ChunkSize
+// bytes go in the row, the rest in paste_chunks. An error dooms the whole
+// transaction.
+func insertOne(ctx context.Context, insertPaste, insertChunk *sql.Stmt, n int64, legacyID any, p paste.Paste) error {
 	var expires any
 	if !p.Expires.IsZero() {
 		expires = formatTime(p.Expires)
 	}
 	head := p.Body[:min(len(p.Body), ChunkSize)]
 	if _, err := insertPaste.ExecContext(ctx,
-		n, int64(len(p.Body)), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash); err != nil {
+		n, legacyID, int64(len(p.Body)), p.ETag, head, formatTime(p.Created), expires, p.DeleteTokenHash); err != nil {
 		return err
 	}
 	for seq, off := 1, ChunkSize; off < len(p.Body); seq, off = seq+1, off+ChunkSize {

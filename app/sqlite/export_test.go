@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"time"
 )
@@ -30,3 +31,14 @@ func SetCheckpointing(t interface{ Cleanup(func()) }, every time.Duration, frame
 	checkpointEvery, restartFrames = every, frames
 	t.Cleanup(func() { checkpointEvery, restartFrames = oldEvery, oldFrames })
 }
+
+// FailBeforeCommit makes Open's upgrade fail with err after its last step,
+// just before its transaction would commit.
+func FailBeforeCommit(err error) Option {
+	return func(o *options) {
+		o.beforeCommit = func(context.Context, *sql.Tx) error { return err }
+	}
+}
+
+// SchemaVersion is the user_version of this server's schema.
+func SchemaVersion() int { return len(Migrations()) }

@@ -40,14 +40,16 @@ type Store struct {
 	inserts chan insertRequest
 	stopped chan struct{}
 	ids     *paste.IDCodec
-	// legacy is set when pastes from before numbering (random IDs) remain,
-	// so new IDs must be checked against theirs.
+	// legacy is set when pastes from before numbering (random IDs, or
+	// LogPaste's) were ever stored, so new IDs must be checked against theirs.
 	legacy bool
 	// last is the last paste number handed out; only writeLoop uses it.
 	last uint64
 	// writing is held by writeLoop while it writes a batch (see
 	// restartFrames).
 	writing sync.Mutex
+	// upgrade is what Open did to the schema.
+	upgrade Upgrade
 	// Prepared once on the writer connection, used by every batch.
 	insertPaste, insertChunk, setLast, legacyTaken *sql.Stmt
 }
@@ -58,12 +60,23 @@ const (
 	cacheMaxEntry = 64 << 10
 )
 
-// Open opens (creating if needed) the database at path and migrates it.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens (creating if needed) the database at path, upgrading it to
+// this server's schema first: an older litepaste schema or a LogPaste
+// database is upgraded in place, in one transaction; anything else is
+// refused (ErrUnknownDatabase) and left untouched.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
+	}
+	up, err := upgrade(ctx, path, o)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w, err := sql.Open(driverName, dsn(path, false, 0))
 	if err != nil {
@@ -71,10 +84,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	r, err := sql.Open(driverName, dsn(path, true, busyTimeoutMillis))
 	if err != nil {
 		_ = w.Close()
@@ -93,6 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		cache:   newCache(cacheBytes, cacheMaxEntry),
 		inserts: make(chan insertRequest, maxBatch),
 		stopped: make(chan struct{}),
+		upgrade: up,
 	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s: %w", path, err), s.closeStmts(), ck.Close(), r.Close(), w.Close())
@@ -109,7 +119,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	err := retryBusy(ctx, func() error {
 		return s.w.QueryRowContext(ctx, `SELECT id_key, last_number,
 		  (SELECT coalesce(max(number), 0) FROM pastes),
-		  EXISTS (SELECT 1 FROM pastes WHERE legacy_id IS NOT NULL)
+		  EXISTS (SELECT 1 FROM legacy_ids)
 		FROM paste_numbers`).Scan(&key, &last, &highest, &s.legacy)
 	})
 	if err != nil {
@@ -139,11 +149,10 @@ type writerStatement struct {
 // where it is kept.
 func (s *Store) writerStatements() []writerStatement {
 	return []writerStatement{
-		{&s.insertPaste, `INSERT INTO pastes (number, size, etag, head, created_at, expires_at, delete_token_hash)
-		  VALUES (?, ?, ?, ?, ?, ?, ?)`},
-		{&s.insertChunk, `INSERT INTO paste_chunks (paste_number, seq, data) VALUES (?, ?, ?)`},
+		{&s.insertPaste, insertPasteSQL},
+		{&s.insertChunk, insertChunkSQL},
 		{&s.setLast, `UPDATE paste_numbers SET last_number = ?`},
-		{&s.legacyTaken, `SELECT EXISTS (SELECT 1 FROM pastes WHERE legacy_id = ?)`},
+		{&s.legacyTaken, `SELECT EXISTS (SELECT 1 FROM legacy_ids WHERE id = ?)`},
 	}
 }
 
@@ -169,8 +178,15 @@ const pageCacheKiB = 512
 // gets them (a pragma run with Exec reaches only one connection). The writer
 // gets no busy timeout: it waits for the lock with retryBusy.
 func dsn(path string, readOnly bool, busyMillis int) string {
-	q := url.Values{}
+	q := pragmas(readOnly, busyMillis)
 	q.Set("_journal_mode", "WAL")
+	return fileURI(path, q)
+}
+
+// pragmas are the store's connection settings but the journal mode, which
+// the upgrade leaves as the file has it.
+func pragmas(readOnly bool, busyMillis int) url.Values {
+	q := url.Values{}
 	q.Set("_busy_timeout", strconv.Itoa(busyMillis))
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_foreign_keys", "on")
@@ -183,8 +199,15 @@ func dsn(path string, readOnly bool, busyMillis int) string {
 	} else {
 		q.Set("_txlock", "immediate")
 	}
+	return q
+}
+
+func fileURI(path string, q url.Values) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
+
+// Upgraded says what Open did to the database's schema.
+func (s *Store) Upgraded() Upgrade { return s.upgrade }
 
 // Close finishes queued writes, then closes both pools. No Insert may be
 // running or start once Close is called.

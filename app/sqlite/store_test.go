@@ -79,26 +79,6 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 	}
 }
 
-func TestAFailedMigrationLeavesNothingBehind(t *testing.T) {
-	path := tempDB(t)
-	db := rawDB(t, path, "")
-	// The migration's first table would be created, its second clash.
-	if _, err := db.Exec("CREATE TABLE paste_chunks (x INTEGER)"); err != nil {
-		t.Fatal(err)
-	}
-	s, err := sqlite.Open(context.Background(), path)
-	if err == nil {
-		s.Close()
-		t.Fatal("Open: got no error, want the clash reported")
-	}
-	if got := queryInt(t, db, "SELECT count(*) FROM sqlite_schema WHERE name = 'pastes'"); got != 0 {
-		t.Errorf("table pastes exists after a failed migration: the migration was not one transaction")
-	}
-	if got := queryInt(t, db, "PRAGMA user_version"); got != 0 {
-		t.Errorf("user_version after a failed migration: got %d, want 0", got)
-	}
-}
-
 func TestRoundTrip(t *testing.T) {
 	all := make([]byte, 256)
 	for i := range all {
