@@ -87,7 +87,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs := flag.NewFlagSet("litepaste", flag.ContinueOnError)
 	fs.SetOutput(out)
 	f := &envFlags{fs: fs, getenv: getenv, envOf: map[string]string{}}
-	var proxies, defExpiry, maxExpiry string
+	var proxies, behindProxy, defExpiry, maxExpiry string
 
 	f.String(&c.port, "port", "PORT", "3001", "TCP port to listen on (0 picks a free one)")
 	f.String(&c.dbPath, "db", "DB_PATH", "data/litepaste.db", "SQLite database file; its directory is created")
@@ -99,6 +99,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.Int64(&c.maxSizeMiB, "maxsize", "MAX_SIZE_MB", 2, "largest accepted paste, in MiB")
 	f.Int64(&c.uploadMemMiB, "uploadmemory", "UPLOAD_MEMORY_MB", 64, "upload bodies held in memory at once, in MiB; more uploads wait, then get 503")
 	f.String(&proxies, "trustedproxies", "TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed")
+	f.String(&behindProxy, "behindproxy", "LP_BEHIND_PROXY", "", "any value: behind a reverse proxy on a loopback, private or link-local address (LogPaste's setting; TRUSTED_PROXIES, when set, wins)")
 	f.String(&defExpiry, "defaultexpiry", "DEFAULT_EXPIRY", "never", "lifetime of a paste when the upload does not ask (e.g. 1h, 1d, 1w, 30d, never)")
 	f.String(&maxExpiry, "maxexpiry", "MAX_EXPIRY", "never", "longest lifetime an upload may ask for (never = no limit)")
 	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9090 (empty = off)")
@@ -139,6 +140,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if c.trustedProxies, err = parsePrefixes(proxies); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES/-trustedproxies: %w", err)
 	}
+	if len(c.trustedProxies) == 0 && behindProxy != "" {
+		c.trustedProxies = localNetworks()
+	}
 	if c.expiry.Default, err = paste.ParseLifetime(defExpiry); err != nil {
 		return c, fmt.Errorf("DEFAULT_EXPIRY/-defaultexpiry %q: want e.g. 1h, 1d, 1w, 30d or never", defExpiry)
 	}
@@ -152,6 +156,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return c, fmt.Errorf("SWEEP_INTERVAL/-sweepinterval %q: want a positive duration", sweep)
 	}
 	return c, nil
+}
+
+// localNetworks are the peers LP_BEHIND_PROXY trusts: LogPaste believed
+// forwarded headers from anyone, but a platform's proxy reaches the
+// container from loopback, a private range or a link-local address.
+func localNetworks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+		"192.168.0.0/16", "fc00::/7", "169.254.0.0/16", "fe80::/10"} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
 }
 
 // parsePrefixes reads "10.0.0.0/8, 192.168.1.7" (a bare address is a /32 or /128).

@@ -93,6 +93,11 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"mapped IPv4 proxy", map[string]string{"TRUSTED_PROXIES": "::ffff:10.0.0.1"}, nil,
 			func(c config) any { return c.trustedProxies }, []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}},
 		{"-migrate", nil, []string{"-migrate"}, func(c config) any { return c.migrateOnly }, true},
+		// LogPaste's LP_BEHIND_PROXY: any value, even "false", turns it on.
+		{"LP_BEHIND_PROXY trusts local peers", map[string]string{"LP_BEHIND_PROXY": "false"}, nil,
+			func(c config) any { return c.trustedProxies }, localNetworks()},
+		{"TRUSTED_PROXIES wins over LP_BEHIND_PROXY", map[string]string{"LP_BEHIND_PROXY": "y", "TRUSTED_PROXIES": "10.1.0.0/16"}, nil,
+			func(c config) any { return c.trustedProxies }, []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -166,6 +171,7 @@ func TestHelpListsEverySetting(t *testing.T) {
 		{"maxsize", "MAX_SIZE_MB"},
 		{"uploadmemory", "UPLOAD_MEMORY_MB"},
 		{"trustedproxies", "TRUSTED_PROXIES"},
+		{"behindproxy", "LP_BEHIND_PROXY"},
 		{"defaultexpiry", "DEFAULT_EXPIRY"},
 		{"maxexpiry", "MAX_EXPIRY"},
 		{"metricsaddr", "METRICS_ADDR"},
