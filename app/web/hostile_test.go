@@ -246,8 +246,8 @@ func TestUnknownMethodsAre405(t *testing.T) {
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			rec := ts.do(req(tt.method, tt.path, strings.NewReader("x")))
-			if tt.method == "PUT" {
-				// PUT to any path is an upload, LogPaste's curl -T.
+			if tt.method == "PUT" || tt.method == "POST" {
+				// PUT and POST to any path are uploads, as in LogPaste.
 				if rec.Code != http.StatusOK {
 					t.Errorf("got status %d, want 200", rec.Code)
 				}
@@ -261,7 +261,7 @@ func TestUnknownMethodsAre405(t *testing.T) {
 			}
 		})
 	}
-	if got, want := ts.pasteCount(t), int64(2); got != want {
+	if got, want := ts.pasteCount(t), int64(3); got != want {
 		t.Errorf("pastes stored: got %d, want %d", got, want)
 	}
 }

@@ -22,9 +22,11 @@ var templateFiles embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pageCSP allows the page its own scripts, styles and API, and nothing else:
-// no inline script runs, not even from the operator's footer.
-const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// pageCSP allows the page its own scripts and API, and nothing else: no
+// inline script runs, not even from the operator's footer. Inline styles and
+// https images are allowed so that LogPaste footers (style attributes, a
+// logo) render as they did; the page holds no paste content to style.
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 func parseTemplates() (*template.Template, error) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 var readMethods = []string{http.MethodGet, http.MethodHead}
@@ -15,6 +16,8 @@ func (s *Server) routes() *echo.Echo {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = s.proxies.clientIP
+	// LogPaste matched /ID as a prefix: links to /ID/ keep working.
+	e.Pre(middleware.RemoveTrailingSlash())
 
 	e.Use(s.frame)
 
@@ -32,8 +35,9 @@ func (s *Server) routes() *echo.Echo {
 	get("/:id", s.getPaste)
 	e.DELETE("/:id", s.deletePaste)
 
-	// Uploads: PUT to any path (curl -T file https://host/), POST to the root.
+	// Uploads: PUT (curl -T file https://host/) and POST (curl -F, forms) to
+	// any path, as LogPaste took them (its page posted to /upload).
 	e.PUT("/*", s.putPaste)
-	e.POST("/", s.postPaste)
+	e.POST("/*", s.postPaste)
 	return e
 }
