@@ -64,11 +64,11 @@ func TestScreenshots(t *testing.T) {
 			tb.do(t, "set up the viewport", chromedp.EmulateViewport(1200, 800), setScheme, asPublic)
 			tb.navigate(t, s.URL+"/")
 			tb.do(t, "upload the sample",
-				chromedp.Evaluate[chromedp.Void](`document.getElementById("paste-text").value = `+jsString(sampleLog)),
+				chromedp.Evaluate[chromedp.Void](`document.getElementById("upload-textarea").value = `+jsString(sampleLog)),
 				chromedp.SetValue(chromedp.ID("expires"), "1w"),
-				chromedp.Click(chromedp.ID("upload-button")),
+				chromedp.Click(chromedp.ID("upload")),
 				chromedp.WaitVisible(chromedp.ID("paste-link")),
-				chromedp.Blur(chromedp.ID("upload-button")),
+				chromedp.Blur(chromedp.ID("upload")),
 			)
 			if link := eval[string](t, tb, `document.getElementById("paste-link").href`); !strings.HasPrefix(link, "https://"+publicHost+"/") {
 				t.Fatalf("link %q does not use the forwarded address", link)

@@ -19,9 +19,9 @@ var pasteURL = regexp.MustCompile(`^(http://127\.0\.0\.1:\d+)/([A-Za-z0-9]{8})$`
 func upload(t *testing.T, tb *tab, text string) string {
 	t.Helper()
 	tb.do(t, "type and upload",
-		chromedp.Evaluate[chromedp.Void](`document.getElementById("paste-text").value = ""`),
-		chromedp.SendKeys(chromedp.ID("paste-text"), text),
-		chromedp.Click(chromedp.ID("upload-button")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("upload-textarea").value = ""`),
+		chromedp.SendKeys(chromedp.ID("upload-textarea"), text),
+		chromedp.Click(chromedp.ID("upload")),
 		chromedp.WaitVisible(chromedp.ID("paste-link")),
 	)
 	return eval[string](t, tb, `document.getElementById("paste-link").href`)
@@ -33,11 +33,11 @@ func uploadError(t *testing.T, tb *tab, text string) string {
 	t.Helper()
 	tb.do(t, "set text and upload",
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("error").hidden = true;
-			document.getElementById("paste-text").value = `+jsString(text)),
-		chromedp.Click(chromedp.ID("upload-button")),
+			document.getElementById("upload-textarea").value = `+jsString(text)),
+		chromedp.Click(chromedp.ID("upload")),
 		chromedp.WaitVisible(chromedp.ID("error")),
 	)
-	if !eval[bool](t, tb, `document.getElementById("result").hidden`) {
+	if !eval[bool](t, tb, `document.getElementById("result-box").hidden`) {
 		t.Errorf("the result box shows after a rejected upload")
 	}
 	return eval[string](t, tb, `document.getElementById("error").textContent`)
@@ -54,15 +54,15 @@ func TestUploadPage(t *testing.T) {
 			"2026-11-26T09:14:04Z WARN ünïcödé ✓ — 日本語 \"quotes\" <b>not html</b>\n\n" +
 			"last line, no newline"
 		tb.do(t, "type and pick an expiry",
-			chromedp.SendKeys(chromedp.ID("paste-text"), want),
+			chromedp.SendKeys(chromedp.ID("upload-textarea"), want),
 			chromedp.SetValue(chromedp.ID("expires"), "1d"),
 		)
-		if got := eval[string](t, tb, `document.getElementById("paste-text").value`); got != want {
+		if got := eval[string](t, tb, `document.getElementById("upload-textarea").value`); got != want {
 			t.Fatalf("text area holds %q, want %q", got, want)
 		}
 		uploaded := time.Now()
 		tb.do(t, "upload",
-			chromedp.Click(chromedp.ID("upload-button")),
+			chromedp.Click(chromedp.ID("upload")),
 			chromedp.WaitVisible(chromedp.ID("paste-link")),
 		)
 		link := eval[string](t, tb, `document.getElementById("paste-link").href`)
@@ -184,7 +184,7 @@ func TestUploadTooLarge(t *testing.T) {
 	s := startServer(t, "-maxsize", "1")
 	tb := newTab(t, 1200, 800)
 	tb.navigate(t, s.URL+"/")
-	if got := run(t, tb, "label", chromedp.Text(chromedp.CSS(`label[for="paste-text"]`))); !strings.Contains(got, "1 MiB") {
+	if got := run(t, tb, "label", chromedp.Text(chromedp.CSS(`label[for="upload-textarea"]`))); !strings.Contains(got, "1 MiB") {
 		t.Errorf("the page says %q, want it to name the 1 MiB limit", got)
 	}
 	const mib = 1 << 20
@@ -192,8 +192,8 @@ func TestUploadTooLarge(t *testing.T) {
 		t.Errorf("upload of 1 MiB + 1 byte: error line %q, want %q", got, want)
 	}
 	eval[chromedp.Void](t, tb, `document.getElementById("error").hidden = true;
-		document.getElementById("paste-text").value = "y".repeat(`+strconv.Itoa(mib)+`)`)
-	tb.do(t, "upload exactly 1 MiB", chromedp.Click(chromedp.ID("upload-button")), chromedp.WaitVisible(chromedp.ID("paste-link")))
+		document.getElementById("upload-textarea").value = "y".repeat(`+strconv.Itoa(mib)+`)`)
+	tb.do(t, "upload exactly 1 MiB", chromedp.Click(chromedp.ID("upload")), chromedp.WaitVisible(chromedp.ID("paste-link")))
 	link := eval[string](t, tb, `document.getElementById("paste-link").href`)
 	if res, body := s.get(t, link); res.StatusCode != http.StatusOK || len(body) != mib {
 		t.Errorf("GET %s: %d with %d bytes, want 200 with %d", link, res.StatusCode, len(body), mib)

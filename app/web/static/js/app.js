@@ -3,10 +3,10 @@
   "use strict";
 
   var form = document.getElementById("upload-form");
-  var text = document.getElementById("paste-text");
+  var text = document.getElementById("upload-textarea");
   var expires = document.getElementById("expires");
-  var button = document.getElementById("upload-button");
-  var result = document.getElementById("result");
+  var button = document.getElementById("upload");
+  var result = document.getElementById("result-box");
   var link = document.getElementById("paste-link");
   var copy = document.getElementById("copy-button");
   var del = document.getElementById("delete-link");
