@@ -35,7 +35,12 @@ func runCeiling(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(ceilingHandler(body))}
+	return serveUntilSignal(l, http.HandlerFunc(ceilingHandler(body)))
+}
+
+// serveUntilSignal serves h on l until SIGTERM or SIGINT, then shuts down gracefully.
+func serveUntilSignal(l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -43,11 +43,16 @@ func (b *bench) startLitepaste(ctx context.Context, name, dbPath string, maxMiB 
 }
 
 func (b *bench) startCeiling(ctx context.Context, name string) (*server, error) {
+	return b.startSubcommand(ctx, name, "ceiling", "-body", b.bodyPath())
+}
+
+// startSubcommand runs this program again as one of its server subcommands.
+func (b *bench) startSubcommand(ctx context.Context, name string, args ...string) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	p, err := startProc(name, b.path(name+".log"), os.Environ(), self, "ceiling", "-body", b.bodyPath())
+	p, err := startProc(name, b.path(name+".log"), os.Environ(), self, args...)
 	if err != nil {
 		return nil, err
 	}
