@@ -106,5 +106,10 @@ USER litepaste:litepaste
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --start-interval=2s --retries=3 \
     CMD wget -q -O /dev/null "http://127.0.0.1:${PORT}/readyz" || exit 1
 
-# s6-overlay's /init must be PID 1: no shell in front of it, no --init.
-ENTRYPOINT ["/init"]
+# Flags after the image name (LogPaste's `docker run IMAGE -title ... -perminutelimit 5`)
+# are checked by litepaste, which then execs s6-overlay's /init in its place, so /init
+# is PID 1 (no shell in front of it, no --init) and each flag reaches the restore step
+# and every service as the variable it stands for. An unknown flag stops the container
+# with the usage text before anything has run. s6-overlay's own CMD would start only
+# after the services, as the container's one program.
+ENTRYPOINT ["/usr/local/bin/litepaste", "-exec", "/init"]

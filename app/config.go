@@ -30,6 +30,10 @@ type config struct {
 	readyFD        int
 	sweepInterval  time.Duration
 	migrateOnly    bool
+	// execPath, with -exec, is the program to run in litepaste's place;
+	// flagEnv holds each flag given as NAME=value of its variable.
+	execPath string
+	flagEnv  []string
 }
 
 // envFlags registers flags whose defaults come from the environment; it
@@ -105,6 +109,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9090 (empty = off)")
 	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
 	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH (an older litepaste schema or a LogPaste database), then exit (the container's restore step uses it)")
+	fs.StringVar(&c.execPath, "exec", "", "check the other flags and settings, then run this program in litepaste's place with each flag given as its environment variable (the image's entrypoint: flags after the image name reach every step)")
 	var sweep string
 	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
 
@@ -126,6 +131,19 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.execPath != "" {
+		var noEnv string
+		fs.Visit(func(fl *flag.Flag) {
+			if env, ok := f.envOf[fl.Name]; ok {
+				c.flagEnv = append(c.flagEnv, env+"="+fl.Value.String())
+			} else if fl.Name != "exec" {
+				noEnv = fl.Name
+			}
+		})
+		if noEnv != "" {
+			return c, fmt.Errorf("-%s cannot be handed on by -exec (it has no environment variable)", noEnv)
+		}
 	}
 	if _, err := strconv.ParseUint(c.port, 10, 16); err != nil {
 		return c, fmt.Errorf("PORT/-port %q: want a number from 0 to 65535", c.port)

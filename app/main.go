@@ -12,8 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,6 +63,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.execPath != "" {
+		return execWithSettings(cfg.execPath, cfg.flagEnv)
 	}
 	tuneCollector(getenv, cfg.uploadMemMiB<<20)
 	logs := newLogBuffer(stderr, 100*time.Millisecond)
@@ -238,4 +244,21 @@ func sweepExpired(ctx context.Context, store *sqlite.Store, every time.Duration,
 			}
 		}
 	}
+}
+
+// execWithSettings replaces litepaste by prog (the image's /init) with the
+// environment plus settings (NAME=value, which win), so that flags given
+// after the image name reach the restore step and every service alike.
+func execWithSettings(prog string, settings []string) error {
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		return fmt.Errorf("-exec: %w", err)
+	}
+	env := os.Environ()
+	for _, kv := range settings {
+		name, _, _ := strings.Cut(kv, "=")
+		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
+		env = append(env, kv)
+	}
+	return fmt.Errorf("-exec %s: %w", path, syscall.Exec(path, []string{path}, env))
 }

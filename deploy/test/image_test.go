@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -282,7 +283,7 @@ func checkStartsWithoutPID1(t *testing.T, img image, platform string, entrypoint
 	if len(entrypoint) == 0 {
 		entrypoint = img.entrypoint
 	}
-	if len(entrypoint) > 0 && entrypoint[0] == "/init" {
+	if slices.Contains(entrypoint, "/init") {
 		t.Errorf("%s runs its own init as PID 1 and starts the image's entrypoint %q as a child; "+
 			"s6-overlay's /init exits with \"can only run as pid 1\" there. The image needs an "+
 			"entrypoint that execs /init when it is PID 1 and otherwise restores and runs "+

@@ -106,8 +106,14 @@ type launched struct {
 
 func launch(t *testing.T, start, path string, env ...string) *launched {
 	t.Helper()
+	return launchArgs(t, start, path, nil, env...)
+}
+
+// launchArgs is launch with arguments for the launcher (LogPaste's flags).
+func launchArgs(t *testing.T, start, path string, args []string, env ...string) *launched {
+	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(start)
+	cmd := exec.Command(start, args...)
 	cmd.Env = append([]string{
 		"PATH=" + path,
 		fmt.Sprintf("PORT=%d", port),
@@ -338,5 +344,26 @@ func TestLauncherWithoutReplica(t *testing.T) {
 	}
 	if _, err := l.stop(t); err != nil {
 		t.Fatalf("after SIGTERM: %v; want exit 0", err)
+	}
+}
+
+// TestLauncherTakesLogPasteFlags: flags given to the launcher reach the
+// server; an unknown one stops it with the usage text.
+func TestLauncherTakesLogPasteFlags(t *testing.T) {
+	tl := findTools(t)
+	start, path := launcherRoot(t, tl)
+	db := "DB_PATH=" + filepath.Join(t.TempDir(), "litepaste.db")
+	l := launchArgs(t, start, path, []string{"-title", "My Cool Log Pasting Service", "-showdocs=false"}, db)
+	l.waitReady(t)
+	if code, page := get(t, l.url, ""); code != http.StatusOK || !strings.Contains(page, "<h1>My Cool Log Pasting Service</h1>") {
+		t.Errorf("GET /: %d, want 200 with the title given as a flag", code)
+	}
+	if _, err := l.stop(t); err != nil {
+		t.Fatalf("after SIGTERM: %v; want exit 0", err)
+	}
+	bad := launchArgs(t, start, path, []string{"-bogus"}, db)
+	var exit *exec.ExitError
+	if err := bad.wait(t); !errors.As(err, &exit) || exit.ExitCode() == 0 || !strings.Contains(bad.out.String(), "Usage: litepaste") {
+		t.Errorf("-bogus: %v, want a non-zero exit with the usage text:\n%s", err, bad.out)
 	}
 }

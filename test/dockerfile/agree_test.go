@@ -309,33 +309,9 @@ func TestEnv(t *testing.T) {
 // of the image; this keeps the two the same.
 func TestSystemTestsRunTheImage(t *testing.T) {
 	d := mustParse(t)
-	fset := token.NewFileSet()
-	f, err := goparser.ParseFile(fset, filepath.Join(repoRoot, "test/system/env_test.go"), nil, 0)
-	if err != nil {
-		t.Fatalf("read the system tests' image settings: %v", err)
-	}
-	var imageEnv []string
-	var imageUser string
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || len(vs.Values) != 1 {
-			return true
-		}
-		switch vs.Names[0].Name {
-		case "imageEnv":
-			if cl, ok := vs.Values[0].(*ast.CompositeLit); ok {
-				for _, el := range cl.Elts {
-					if s, ok := stringLit(el); ok {
-						imageEnv = append(imageEnv, s)
-					}
-				}
-			}
-		case "imageUser":
-			imageUser, _ = stringLit(vs.Values[0])
-		}
-		return true
-	})
-	if len(imageEnv) == 0 || imageUser == "" {
+	imageEnv := systemTestsValue(t, "imageEnv")
+	user := systemTestsValue(t, "imageUser")
+	if len(imageEnv) == 0 || len(user) != 1 {
 		t.Fatal("test/system/env_test.go: no imageEnv/imageUser found; this test reads them to compare with the Dockerfile")
 	}
 	e := env(d.final())
@@ -346,9 +322,48 @@ func TestSystemTestsRunTheImage(t *testing.T) {
 		}
 	}
 	uid, gid := userIDs(t, d)
-	if got := uid + ":" + gid; got != imageUser {
-		t.Errorf("system tests run as %s, the image as %s", imageUser, got)
+	if got := uid + ":" + gid; got != user[0] {
+		t.Errorf("system tests run as %s, the image as %s", user[0], got)
 	}
+}
+
+// systemTestsEntrypoint is the entrypoint test/system runs the image with.
+func systemTestsEntrypoint(t *testing.T) []string {
+	t.Helper()
+	ep := systemTestsValue(t, "imageEntrypoint")
+	if len(ep) == 0 {
+		t.Fatal("test/system/env_test.go: no imageEntrypoint found; this test reads it to compare with the Dockerfile")
+	}
+	return ep
+}
+
+// systemTestsValue reads the string literals of a declaration of
+// test/system/env_test.go (a string, or a []string composite literal).
+func systemTestsValue(t *testing.T, name string) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := goparser.ParseFile(fset, filepath.Join(repoRoot, "test/system/env_test.go"), nil, 0)
+	if err != nil {
+		t.Fatalf("read the system tests' image settings: %v", err)
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || len(vs.Names) != 1 || len(vs.Values) != 1 || vs.Names[0].Name != name {
+			return true
+		}
+		if cl, ok := vs.Values[0].(*ast.CompositeLit); ok {
+			for _, el := range cl.Elts {
+				if s, ok := stringLit(el); ok {
+					out = append(out, s)
+				}
+			}
+		} else if s, ok := stringLit(vs.Values[0]); ok {
+			out = append(out, s)
+		}
+		return false
+	})
+	return out
 }
 
 func stringLit(e ast.Expr) (string, bool) {
@@ -419,19 +434,29 @@ func TestNonRoot(t *testing.T) {
 	}
 }
 
-// TestEntrypoint: s6-overlay's /init is PID 1, with no shell in front and no CMD
-// (s6-overlay would run a CMD as the container's one program).
+// TestEntrypoint: the entrypoint is the server binary checking the flags given
+// after the image name, then exec-ing s6-overlay's /init (which so becomes
+// PID 1, with no shell in front), with no CMD (s6-overlay would run a CMD as
+// the container's one program, after the services). test/system runs the same.
 func TestEntrypoint(t *testing.T) {
 	final := mustParse(t).final()
 	eps := commands[*instructions.EntrypointCommand](final)
 	if len(eps) != 1 {
 		t.Fatalf("the final stage has %d ENTRYPOINTs, want 1", len(eps))
 	}
-	if ep := eps[0]; ep.PrependShell || !slices.Equal(ep.CmdLine, []string{"/init"}) {
-		t.Errorf(`ENTRYPOINT %q (shell form: %v), want ["/init"] in exec form`, ep.CmdLine, ep.PrependShell)
+	want := []string{"/usr/local/bin/litepaste", "-exec", "/init"}
+	if ep := eps[0]; ep.PrependShell || !slices.Equal(ep.CmdLine, want) {
+		t.Errorf(`ENTRYPOINT %q (shell form: %v), want %q in exec form`, ep.CmdLine, ep.PrependShell, want)
+	}
+	checkInstalled(t, mustParse(t), "server", want[0])
+	if !strings.Contains(serverSource(t), strconv.Quote(want[1][1:])) {
+		t.Errorf("ENTRYPOINT passes %s, which the server's code (app/) never names", want[1])
 	}
 	if cmds := commands[*instructions.CmdCommand](final); len(cmds) > 0 {
 		t.Errorf("CMD %q: s6-overlay would run it as the container's main program", cmds[0].CmdLine)
+	}
+	if got := systemTestsEntrypoint(t); !slices.Equal(got, want) {
+		t.Errorf("test/system runs the image with the entrypoint %q, the Dockerfile has %q", got, want)
 	}
 }
 

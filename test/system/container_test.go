@@ -36,22 +36,39 @@ func runContainer(t *testing.T, ts *toolset, name, data string, env ...string) *
 // that replace the image's, as a derived image would).
 func runContainerLayers(t *testing.T, ts *toolset, name, data string, layers []string, env ...string) *container {
 	t.Helper()
-	c := &container{t: t, ts: ts, name: name, data: data, port: freePort(t),
-		state: filepath.Join(t.TempDir(), "state-"+name)}
-	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
-	args := []string{"run", "-d", "--state", c.state, "-u", imageUser, "-v", data + ":/data",
-		"-e", "PORT=" + itoa(c.port), "-e", hostCABundle,
+	return runContainerCmd(t, ts, name, data, layers, nil, env...)
+}
+
+// harnessArgs is `harness.sh run` of the image as `docker run` would run it:
+// its entrypoint, user, settings, the volume at /data, then cmd (the words
+// after the image name).
+func harnessArgs(ts *toolset, state, data string, port int, layers, cmd []string, env ...string) []string {
+	args := []string{"run", "--state", state, "-u", imageUser, "-v", data + ":/data",
+		"-e", "PORT=" + itoa(port), "-e", hostCABundle,
 		// docker sets HOME from the image user's passwd entry
 		"-e", "HOME=/data",
 		// s6-overlay sleeps the whole S6_KILL_GRACETIME at the end of a stop
 		"-e", "HARNESS_EXACT_GRACE=1"}
+	for _, w := range imageEntrypoint {
+		args = append(args, "--entrypoint", w)
+	}
 	for _, e := range append(append([]string{}, imageEnv...), env...) {
 		args = append(args, "-e", e)
 	}
 	for _, l := range layers {
 		args = append(args, "-L", l)
 	}
-	args = append(args, ts.image)
+	return append(append(args, ts.image), cmd...)
+}
+
+// runContainerCmd is runContainerLayers with words after the image name.
+func runContainerCmd(t *testing.T, ts *toolset, name, data string, layers, cmd []string, env ...string) *container {
+	t.Helper()
+	c := &container{t: t, ts: ts, name: name, data: data, port: freePort(t),
+		state: filepath.Join(t.TempDir(), "state-"+name)}
+	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
+	args := harnessArgs(ts, c.state, data, c.port, layers, cmd, env...)
+	args = append([]string{args[0], "-d"}, args[1:]...)
 	out, err := exec.Command(ts.harness, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("harness run %s: %v\n%s", name, err, out)

@@ -25,6 +25,9 @@ var imageEnv = []string{
 
 const imageUser = "10001:10001"
 
+// imageEntrypoint is the Dockerfile's ENTRYPOINT (test/dockerfile checks it).
+var imageEntrypoint = []string{"/usr/local/bin/litepaste", "-exec", "/init"}
+
 // hostEnv is what these machines (and many CI hosts) export; the container
 // receives it to prove that the scripts unset it for litestream.
 const hostCABundle = "AWS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt"

@@ -30,7 +30,12 @@
 #   harness.sh run [-d] [opts] ROOTFS [CMD...]  foreground (exit code = container's)
 #                                              or -d: detached, prints the state dir
 #       opts: -e VAR=VAL  --env-file FILE  -v HOSTDIR:CTRDIR  -L LAYER  -w WORKDIR
-#             -u UID[:GID]  --state DIR
+#             -u UID[:GID]  --state DIR  --entrypoint WORD (repeat for each word
+#             of the image's ENTRYPOINT; default /init)
+#       As with docker run, the container's pid 1 runs ENTRYPOINT followed by
+#       CMD; /init is the harness's init, and gets CMD when it is run with it.
+#       The entrypoint runs as root here (docker runs it as USER); /init then
+#       drops to -u as s6-overlay does.
 #   harness.sh exec STATE CMD...      run CMD inside the container as its user (docker exec)
 #   harness.sh svc  STATE             s6-svstat of every supervised service
 #   harness.sh stop STATE [SECONDS]   SIGTERM pid 1, SIGKILL after SECONDS (10)
@@ -105,7 +110,13 @@ while IFS= read -r vol; do
   /usr/bin/mkdir -p "$R$dst"
   /usr/bin/mount --bind "$src" "$R$dst"
 done < "$STATE/volumes"
-exec /usr/sbin/chroot "$R" /package/harness/init "$(cat "$STATE/workdir")" "$(cat "$STATE/user")" "$@"
+exec /usr/sbin/chroot "$R" "$@"
+EOF
+
+  # /init: what an image's ENTRYPOINT runs (or execs) to start s6-overlay.
+  cat > "$s/init" <<'EOF'
+#!/bin/sh
+exec /package/harness/init "$(cat /package/harness/workdir)" "$(cat /package/harness/user)" "$@"
 EOF
 
   # init: pid 1 inside the container, in place of s6-overlay's /init.
@@ -313,11 +324,11 @@ read -r code < /run/s6-linux-init-container-results/exitcode 2>/dev/null || code
 case "$code" in ''|*[!0-9]*) code=0 ;; esac
 exit "$code"
 EOF
-  chmod 0755 "$s/command/with-contenv" "$s/command/printcontenv" "$s"/package/harness/*
+  chmod 0755 "$s/init" "$s/command/with-contenv" "$s/command/printcontenv" "$s"/package/harness/*
 }
 
 cmd_run() {
-  local detach=0 state="" workdir=/ envs=() layers=() vols=() user=""
+  local detach=0 state="" workdir=/ envs=() layers=() vols=() user="" entry=()
   while [ $# -gt 0 ]; do
     case $1 in
       -d) detach=1 ;;
@@ -328,6 +339,7 @@ cmd_run() {
       -L) layers+=("$(readlink -f "$2")"); shift ;;
       -w) workdir=$2; shift ;;
       --state) state=$2; shift ;;
+      --entrypoint) entry+=("$2"); shift ;;
       --) shift; break ;;
       -*) die "unknown option $1" ;;
       *) break ;;
@@ -352,9 +364,11 @@ cmd_run() {
     printf '%s:%s\n' "$(readlink -f "${vv%%:*}")" "${vv#*:}" >> "$state/volumes"; done
   printf '%s\n' "$workdir" > "$state/workdir"
   printf '%s\n' "$user" > "$state/user"
+  cp "$state/workdir" "$state/user" "$state/shim/package/harness/"
+  [ ${#entry[@]} -gt 0 ] || entry=(/init)
   local cenv=(PATH="$HARNESS_PATH_DEFAULT" HOSTNAME=harness HOME=/root ${envs[@]+"${envs[@]}"})
   local launch=(env -i "${cenv[@]}" unshare --mount --pid --fork --propagation private --
-                /bin/sh "$state/shim/package/harness/enter" "$state" "$@")
+                /bin/sh "$state/shim/package/harness/enter" "$state" "${entry[@]}" "$@")
   if [ $detach = 1 ]; then
     ( set +e; setsid -w "${launch[@]}" > "$state/console.log" 2>&1 < /dev/null; echo $? > "$state/rc" ) > /dev/null 2>&1 &
     # started = pid 1 has chrooted into the overlay and become s6-svscan
