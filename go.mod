@@ -3,6 +3,7 @@ module github.com/litepaste/litepaste
 go 1.26.0
 
 require (
+	github.com/klauspost/compress v1.20.4
 	github.com/labstack/echo/v4 v4.16.5
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/prometheus/client_golang v1.25.0

@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&c.floodMiB, "flood-mib", 2, "size of each flood upload and the server's -maxsize, MiB")
 	flag.IntVar(&c.bigMiB, "big-mib", 100, "size of the big paste and the server's -maxsize, MiB")
 	flag.DurationVar(&c.syncInterval, "sync-interval", time.Second, "litestream's monitor-interval and sync-interval in the replicating pass, as DB_SYNC_INTERVAL sets both in the image")
-	flag.StringVar(&c.phases, "phases", "alone,replicated,flood,big", "comma-separated phases to run")
+	flag.StringVar(&c.phases, "phases", "alone,replicated,flood,big,compress", "comma-separated phases to run")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, databases, replica)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench [flags]\n\nThe binaries measured are $LITEPASTE_BIN, $LITESTREAM_BIN and $VERSITYGW_BIN.\n\n")
@@ -153,6 +153,7 @@ func run(ctx context.Context, c config) int {
 		"replicated": func(ctx context.Context) error { return b.throughputPass(ctx, true) },
 		"flood":      b.flood,
 		"big":        b.bigPaste,
+		"compress":   b.compression,
 	}
 	for _, name := range strings.Split(c.phases, ",") {
 		phase, ok := phases[name]

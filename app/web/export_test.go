@@ -1,6 +1,9 @@
 package web
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Hooks for the external tests: state they must observe or shorten, and
 // nothing else.
@@ -27,3 +30,6 @@ func (s *Server) Sweep() {
 		s.limiter.sweep()
 	}
 }
+
+// NewGzip is the compression wrapper pastes are served through.
+func NewGzip() (func(http.Handler) http.HandlerFunc, error) { return newGzip() }

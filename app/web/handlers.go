@@ -201,8 +201,9 @@ func (s *Server) getPaste(c echo.Context) error {
 		h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(int(maxAge/time.Second)) + ", immutable"}
 		h["X-Paste-Expires"] = []string{p.Expires.Format(expiresLayout)}
 	}
-	if etagMatches(c.Request().Header.Get("If-None-Match"), p.ETag) {
+	if tag, ok := etagMatch(c.Request().Header.Get("If-None-Match"), p.ETag); ok {
 		delete(h, hdrContentType)
+		h[hdrETag] = []string{tag}
 		return c.NoContent(http.StatusNotModified)
 	}
 	head := c.Request().Method == http.MethodHead
@@ -230,18 +231,28 @@ func (s *Server) getPaste(c echo.Context) error {
 // itself, cheaper than a header the handler sets.
 const autoLengthMax = 2048
 
-// etagMatches implements If-None-Match for one strong tag.
-func etagMatches(header, etag string) bool {
+// etagMatch implements If-None-Match for a paste's strong tag, plain or
+// gzip-encoded; it returns the tag matched, the one a 304 carries.
+func etagMatch(header, etag string) (string, bool) {
 	if header == "" {
-		return false
+		return "", false
 	}
 	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
-			return true
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		switch {
+		case t == "*" || t == etag:
+			return etag, true
+		case isGzipETag(t, etag):
+			return t, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// isGzipETag reports whether t is etag as gzhttp suffixes it.
+func isGzipETag(t, etag string) bool {
+	base, ok := strings.CutSuffix(t, gzipETagSuffix+`"`)
+	return ok && len(etag) > 0 && base == etag[:len(etag)-1]
 }
 
 func (s *Server) deletePaste(c echo.Context) error {

@@ -32,7 +32,7 @@ func (s *Server) routes() *echo.Echo {
 	// LogPaste's docs link here; it served the file only under /static.
 	get("/js/logpaste.js", s.logpasteJS)
 
-	get("/:id", s.getPaste)
+	get("/:id", s.compressed(s.getPaste))
 	e.DELETE("/:id", s.deletePaste)
 
 	// Uploads: PUT (curl -T file https://host/) and POST (curl -F, forms) to

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -81,6 +82,7 @@ type Server struct {
 	pages    *template.Template
 	static   staticFiles
 	choices  []expiryChoice
+	gzip     func(http.Handler) http.HandlerFunc
 	// busyWait is how long an upload waits for upload memory; uploadGrace,
 	// how long a body may take before the minimum rate applies. A trickling
 	// client is cut off before a waiting upload gives up.
@@ -106,6 +108,10 @@ func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Obse
 	if err != nil {
 		return nil, err
 	}
+	gzip, err := newGzip()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:         cfg,
 		store:       store,
@@ -118,6 +124,7 @@ func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Obse
 		pages:       pages,
 		static:      static,
 		choices:     expiryChoices(cfg.Expiry),
+		gzip:        gzip,
 		busyWait:    10 * time.Second,
 		uploadGrace: 5 * time.Second,
 	}

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/labstack/echo/v4"
+)
+
+// Pastes at least compressMinSize long go gzip-encoded to clients that
+// accept it; below that the saving is a few hundred bytes at most.
+const compressMinSize = 1024
+
+// gzipETagSuffix sets a gzip-encoded paste's ETag apart from the plain one:
+// each encoding is its own representation to a cache (RFC 9110, 8.8.3).
+const gzipETagSuffix = "-gzip"
+
+// newGzip is gzhttp set for pastes: gzip only (every client that asks for
+// compression decodes it) at gzhttp's default level (docs/performance.md
+// compares levels and Echo's middleware). An answer with a Content-Range,
+// as to a Range request, always passes through plain: gzhttp leaves it.
+func newGzip() (func(http.Handler) http.HandlerFunc, error) {
+	return gzhttp.NewWrapper(
+		gzhttp.MinSize(compressMinSize),
+		gzhttp.EnableZstd(false),
+		gzhttp.SuffixETag(gzipETagSuffix),
+	)
+}
+
+var varyOriginEncoding = []string{"Origin", "Accept-Encoding"}
+
+// compressed serves next through gzhttp, which picks the encoding. Errors
+// are answered inside, while gzhttp's writer is still live.
+func (s *Server) compressed(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res := c.Response()
+		// No Accept-Encoding, no encoding: such a request skips the wrapper.
+		if c.Request().Header.Get("Accept-Encoding") == "" {
+			res.Header()["Vary"] = varyOriginEncoding
+			return next(c)
+		}
+		w := res.Writer
+		defer func() { res.Writer = w }()
+		s.gzip(http.HandlerFunc(func(gw http.ResponseWriter, _ *http.Request) {
+			res.Writer = gw
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+		})).ServeHTTP(w, c.Request())
+		return nil
+	}
+}
