@@ -32,9 +32,13 @@ type config struct {
 	migrateOnly    bool
 	// execPath, with -exec, is the program to run in litepaste's place;
 	// flagEnv holds each flag given as NAME=value of its variable.
-	execPath string
-	flagEnv  []string
+	execPath    string
+	flagEnv     []string
+	adminSocket string // "" when off
 }
+
+// defaultDBPath is DB_PATH when neither the flag nor the variable sets it.
+const defaultDBPath = "data/litepaste.db"
 
 // envFlags registers flags whose defaults come from the environment; it
 // remembers each flag's variable for -h.
@@ -94,7 +98,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	var proxies, behindProxy, defExpiry, maxExpiry string
 
 	f.String(&c.port, "port", "PORT", "3001", "TCP port to listen on (0 picks a free one)")
-	f.String(&c.dbPath, "db", "DB_PATH", "data/litepaste.db", "SQLite database file; its directory is created")
+	f.String(&c.dbPath, "db", "DB_PATH", defaultDBPath, "SQLite database file; its directory is created")
 	f.String(&c.title, "title", "SITE_TITLE", "litepaste", "title of the upload page (plain text, escaped)")
 	f.String(&c.subtitle, "subtitle", "SITE_SUBTITLE", "A minimalist paste service for sharing logs", "subtitle of the upload page (plain text, escaped)")
 	f.String(&c.footer, "footer", "SITE_FOOTER", "", "footer of the upload page: HTML, shown as given (links and formatting; scripts never run)")
@@ -110,11 +114,13 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
 	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH (an older litepaste schema or a LogPaste database), then exit (the container's restore step uses it)")
 	fs.StringVar(&c.execPath, "exec", "", "check the other flags and settings, then run this program in litepaste's place with each flag given as its environment variable (the image's entrypoint: flags after the image name reach every step)")
+	var adminSocket string
+	f.String(&adminSocket, "adminsocket", "ADMIN_SOCKET", "", "Unix socket (this user only) for operator commands such as `litepaste delete ID`; empty = DB_PATH + \"-admin.sock\", off = none")
 	var sweep string
 	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
 
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: litepaste [flags]\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
+		fmt.Fprintf(out, "Usage: litepaste [flags]\n       litepaste delete [-db PATH] [-adminsocket PATH] ID...   (take pastes down on the running server)\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
 		fs.VisitAll(func(fl *flag.Flag) {
 			if env, ok := f.envOf[fl.Name]; ok {
 				fmt.Fprintf(out, "  -%s (env %s, default %q)\n    \t%s\n", fl.Name, env, fl.DefValue, fl.Usage)
@@ -170,6 +176,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if c.expiry.Max != paste.Never && (c.expiry.Default == paste.Never || c.expiry.Default > c.expiry.Max) {
 		return c, fmt.Errorf("DEFAULT_EXPIRY must not be longer than MAX_EXPIRY")
 	}
+	c.adminSocket = adminSocketPath(c.dbPath, adminSocket)
 	if c.sweepInterval, err = time.ParseDuration(sweep); err != nil || c.sweepInterval <= 0 {
 		return c, fmt.Errorf("SWEEP_INTERVAL/-sweepinterval %q: want a positive duration", sweep)
 	}

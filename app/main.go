@@ -47,7 +47,12 @@ const gcPercent = 150
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "delete" {
+		err = runDelete(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -88,6 +93,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			log.Error("close database", "err", err)
 		}
 	}()
+
+	if cfg.adminSocket != "" {
+		stopAdmin, err := serveAdmin(cfg.adminSocket, web.AdminHandler(store, time.Now, log), log)
+		if err != nil {
+			log.Warn("no admin socket: `litepaste delete` cannot reach this server", "socket", cfg.adminSocket, "err", err)
+		} else {
+			defer stopAdmin()
+		}
+	}
 
 	var obs web.Observer
 	var m *metrics.Metrics

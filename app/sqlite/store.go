@@ -344,7 +344,26 @@ func (s *Store) writeChunks(ctx context.Context, id paste.ID, number int64, w io
 }
 
 // DeleteWithToken deletes the paste if token is its delete token.
-func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) (err error) {
+func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) error {
+	return s.deletePaste(ctx, id, now, func(hash []byte) error {
+		if !paste.TokenMatches(hash, token) {
+			return paste.ErrForbidden
+		}
+		return nil
+	})
+}
+
+// Delete deletes the paste whatever its token, or whether it has one: an
+// operator's takedown.
+func (s *Store) Delete(ctx context.Context, id paste.ID, now time.Time) error {
+	return s.deletePaste(ctx, id, now, func([]byte) error { return nil })
+}
+
+// deletePaste is every deletion of one paste: allowed (given the paste's
+// token hash) says whether it may go. Its pages are zeroed (secure_delete),
+// the heartbeat notes it so the replica drops it too, and the cache evicts
+// it once the deletion is committed.
+func (s *Store) deletePaste(ctx context.Context, id paste.ID, now time.Time, allowed func(tokenHash []byte) error) (err error) {
 	tx, err := beginWrite(ctx, s.w)
 	if err != nil {
 		return translate(err)
@@ -366,8 +385,8 @@ func (s *Store) DeleteWithToken(ctx context.Context, id paste.ID, token string, 
 	if err != nil {
 		return translate(err)
 	}
-	if !paste.TokenMatches(hash, token) {
-		return paste.ErrForbidden
+	if err = allowed(hash); err != nil {
+		return err
 	}
 	if _, err = tx.ExecContext(ctx, `DELETE FROM pastes WHERE number = ?`, number); err != nil {
 		return translate(err)
