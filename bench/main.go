@@ -1,7 +1,8 @@
 // Command bench measures litepaste on this machine: throughput against two ceilings in the
 // same run, a bare net/http server (GET, PUT) and one that commits every PUT to SQLite first
-// (PUT), alone and then with litestream replicating, memory under a flood
-// of maximum-size uploads, and a 100 MiB paste. It prints each figure beside its target and
+// (PUT), alone and then with litestream replicating, memory under a flood of maximum-size
+// uploads, a 100 MiB paste, uploads over slow links, and a normal client's uploads while
+// trickling connections attack. It prints each figure beside its target and
 // exits non-zero only when something broke, never because a target was missed.
 package main
 
@@ -26,6 +27,7 @@ type config struct {
 	duration, warmup                                 time.Duration
 	floodClients, floodRounds                        int
 	floodMiB, bigMiB                                 int
+	attackFor                                        time.Duration
 	phases                                           string
 	syncInterval                                     time.Duration
 	keep                                             bool
@@ -59,7 +61,8 @@ func main() {
 	flag.IntVar(&c.floodMiB, "flood-mib", 2, "size of each flood upload and the server's -maxsize, MiB")
 	flag.IntVar(&c.bigMiB, "big-mib", 100, "size of the big paste and the server's -maxsize, MiB")
 	flag.DurationVar(&c.syncInterval, "sync-interval", time.Second, "litestream's monitor-interval and sync-interval in the replicating pass, as DB_SYNC_INTERVAL sets both in the image")
-	flag.StringVar(&c.phases, "phases", "alone,replicated,flood,big,compress", "comma-separated phases to run")
+	flag.DurationVar(&c.attackFor, "attack-for", 30*time.Second, "how long the normal client uploads under each attack")
+	flag.StringVar(&c.phases, "phases", "alone,replicated,flood,big,compress,slow,attack", "comma-separated phases to run")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, databases, replica)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench [flags]\n\nThe binaries measured are $LITEPASTE_BIN, $LITESTREAM_BIN and $VERSITYGW_BIN.\n\n")
@@ -67,8 +70,8 @@ func main() {
 	}
 	flag.Parse()
 	if c.rounds < 1 || c.rounds > 50 || c.duration < time.Second || c.duration > time.Minute ||
-		c.floodRounds < 1 || c.floodRounds > 20 || c.floodClients < 1 || c.floodClients > 1024 {
-		fmt.Fprintln(os.Stderr, "bench: rounds 1..50, duration 1s..1m, flood-rounds 1..20, flood-clients 1..1024")
+		c.floodRounds < 1 || c.floodRounds > 20 || c.floodClients < 1 || c.floodClients > 1024 || c.attackFor < time.Second || c.attackFor > 5*time.Minute {
+		fmt.Fprintln(os.Stderr, "bench: rounds 1..50, duration 1s..1m, flood-rounds 1..20, flood-clients 1..1024, attack-for 1s..5m")
 		os.Exit(2)
 	}
 
@@ -154,6 +157,8 @@ func run(ctx context.Context, c config) int {
 		"flood":      b.flood,
 		"big":        b.bigPaste,
 		"compress":   b.compression,
+		"slow":       b.slowUploads,
+		"attack":     b.underAttack,
 	}
 	for _, name := range strings.Split(c.phases, ",") {
 		phase, ok := phases[name]
