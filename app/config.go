@@ -24,6 +24,9 @@ type config struct {
 	perMinuteLimit int
 	maxSizeMiB     int64
 	uploadMemMiB   int64
+	uploadIdle     time.Duration
+	uploadMinKiB   int64
+	perClient      int
 	trustedProxies []netip.Prefix
 	expiry         paste.Policy
 	metricsAddr    string
@@ -106,6 +109,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.Int(&c.perMinuteLimit, "perminutelimit", "PER_MINUTE_LIMIT", 0, "uploads allowed per client per minute, sustained (0 = no limit)")
 	f.Int64(&c.maxSizeMiB, "maxsize", "MAX_SIZE_MB", 2, "largest accepted paste, in MiB")
 	f.Int64(&c.uploadMemMiB, "uploadmemory", "UPLOAD_MEMORY_MB", 64, "upload bodies held in memory at once, in MiB; more uploads wait, then get 503")
+	var idle string
+	f.String(&idle, "uploadidle", "UPLOAD_IDLE_TIMEOUT", "30s", "an upload body from which nothing arrives for this long is cut off (408)")
+	f.Int64(&c.uploadMinKiB, "uploadminrate", "UPLOAD_MIN_RATE_KB", 1, "slowest average an upload body may arrive at, in KiB/s, after 5 s (0 = no minimum)")
+	f.Int(&c.perClient, "uploadsperclient", "UPLOADS_PER_CLIENT", 4, "upload bodies one client (address, IPv6 /64) may send at once; more wait 2 s, then 429 (0 = no limit)")
 	f.String(&proxies, "trustedproxies", "TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed")
 	f.String(&behindProxy, "behindproxy", "LP_BEHIND_PROXY", "", "any value: behind a reverse proxy on a loopback, private or link-local address (LogPaste's setting; TRUSTED_PROXIES, when set, wins)")
 	f.String(&defExpiry, "defaultexpiry", "DEFAULT_EXPIRY", "never", "lifetime of a paste when the upload does not ask (e.g. 1h, 1d, 1w, 30d, never)")
@@ -154,13 +161,22 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if _, err := strconv.ParseUint(c.port, 10, 16); err != nil {
 		return c, fmt.Errorf("PORT/-port %q: want a number from 0 to 65535", c.port)
 	}
+	var err error
 	if c.maxSizeMiB < 1 {
 		return c, fmt.Errorf("MAX_SIZE_MB/-maxsize: want at least 1")
+	}
+	if c.uploadIdle, err = time.ParseDuration(idle); err != nil || c.uploadIdle < 0 {
+		return c, fmt.Errorf("UPLOAD_IDLE_TIMEOUT/-uploadidle %q: want a duration such as 30s (0 = none)", idle)
+	}
+	if c.uploadMinKiB < 0 {
+		return c, fmt.Errorf("UPLOAD_MIN_RATE_KB/-uploadminrate: want 0 or more")
+	}
+	if c.perClient < 0 {
+		return c, fmt.Errorf("UPLOADS_PER_CLIENT/-uploadsperclient: want 0 or more")
 	}
 	if c.perMinuteLimit < 0 {
 		return c, fmt.Errorf("PER_MINUTE_LIMIT/-perminutelimit: want 0 or more")
 	}
-	var err error
 	if c.trustedProxies, err = parsePrefixes(proxies); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES/-trustedproxies: %w", err)
 	}

@@ -40,6 +40,9 @@ func TestConfigDefaults(t *testing.T) {
 		{"sweep every minute", c.sweepInterval, time.Minute},
 		{"footer empty", c.footer, ""},
 		{"serve, not migrate only", c.migrateOnly, false},
+		{"upload idle timeout 30 s", c.uploadIdle, 30 * time.Second},
+		{"upload minimum rate 1 KiB/s", c.uploadMinKiB, int64(1)},
+		{"4 uploads per client at once", c.perClient, 4},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -74,6 +77,10 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"MAX_SIZE_MB", map[string]string{"MAX_SIZE_MB": "100"}, nil, func(c config) any { return c.maxSizeMiB }, int64(100)},
 		{"-maxsize wins", map[string]string{"MAX_SIZE_MB": "100"}, []string{"-maxsize", "5"}, func(c config) any { return c.maxSizeMiB }, int64(5)},
 		{"UPLOAD_MEMORY_MB", map[string]string{"UPLOAD_MEMORY_MB": "128"}, nil, func(c config) any { return c.uploadMemMiB }, int64(128)},
+		{"UPLOAD_IDLE_TIMEOUT", map[string]string{"UPLOAD_IDLE_TIMEOUT": "1m"}, nil, func(c config) any { return c.uploadIdle }, time.Minute},
+		{"-uploadidle wins", map[string]string{"UPLOAD_IDLE_TIMEOUT": "1m"}, []string{"-uploadidle", "0"}, func(c config) any { return c.uploadIdle }, time.Duration(0)},
+		{"UPLOAD_MIN_RATE_KB", map[string]string{"UPLOAD_MIN_RATE_KB": "0"}, nil, func(c config) any { return c.uploadMinKiB }, int64(0)},
+		{"UPLOADS_PER_CLIENT", map[string]string{"UPLOADS_PER_CLIENT": "20"}, nil, func(c config) any { return c.perClient }, 20},
 		{"METRICS_ADDR", map[string]string{"METRICS_ADDR": "127.0.0.1:9090"}, nil, func(c config) any { return c.metricsAddr }, "127.0.0.1:9090"},
 		{"READY_FD", map[string]string{"READY_FD": "3"}, nil, func(c config) any { return c.readyFD }, 3},
 		{"-readyfd wins", map[string]string{"READY_FD": "3"}, []string{"-readyfd", "5"}, func(c config) any { return c.readyFD }, 5},
@@ -134,6 +141,9 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{desc: "sweep nonsense", env: map[string]string{"SWEEP_INTERVAL": "often"}, want: "SWEEP_INTERVAL"},
 		{desc: "ready fd not a number", env: map[string]string{"READY_FD": "stdout"}, want: "READY_FD"},
 		{desc: "upload memory not a number", env: map[string]string{"UPLOAD_MEMORY_MB": "x"}, want: "UPLOAD_MEMORY_MB"},
+		{desc: "upload idle nonsense", env: map[string]string{"UPLOAD_IDLE_TIMEOUT": "30"}, want: "UPLOAD_IDLE_TIMEOUT"},
+		{desc: "upload rate negative", env: map[string]string{"UPLOAD_MIN_RATE_KB": "-1"}, want: "UPLOAD_MIN_RATE_KB"},
+		{desc: "uploads per client negative", args: []string{"-uploadsperclient", "-2"}, want: "UPLOADS_PER_CLIENT"},
 		{desc: "unknown flag", args: []string{"-nope"}, want: "nope"},
 		{desc: "stray argument", args: []string{"serve"}, want: `"serve"`},
 	}
@@ -170,6 +180,9 @@ func TestHelpListsEverySetting(t *testing.T) {
 		{"perminutelimit", "PER_MINUTE_LIMIT"},
 		{"maxsize", "MAX_SIZE_MB"},
 		{"uploadmemory", "UPLOAD_MEMORY_MB"},
+		{"uploadidle", "UPLOAD_IDLE_TIMEOUT"},
+		{"uploadminrate", "UPLOAD_MIN_RATE_KB"},
+		{"uploadsperclient", "UPLOADS_PER_CLIENT"},
 		{"trustedproxies", "TRUSTED_PROXIES"},
 		{"behindproxy", "LP_BEHIND_PROXY"},
 		{"defaultexpiry", "DEFAULT_EXPIRY"},

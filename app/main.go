@@ -120,15 +120,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	srv, err := web.New(web.Config{
-		Title:          cfg.title,
-		Subtitle:       cfg.subtitle,
-		FooterHTML:     cfg.footer,
-		ShowDocs:       cfg.showDocs,
-		MaxSize:        cfg.maxSizeMiB << 20,
-		UploadMemory:   cfg.uploadMemMiB << 20,
-		PerMinuteLimit: cfg.perMinuteLimit,
-		TrustedProxies: cfg.trustedProxies,
-		Expiry:         cfg.expiry,
+		Title:            cfg.title,
+		Subtitle:         cfg.subtitle,
+		FooterHTML:       cfg.footer,
+		ShowDocs:         cfg.showDocs,
+		MaxSize:          cfg.maxSizeMiB << 20,
+		UploadMemory:     cfg.uploadMemMiB << 20,
+		UploadIdle:       cfg.uploadIdle,
+		UploadMinRate:    cfg.uploadMinKiB << 10,
+		UploadsPerClient: cfg.perClient,
+		PerMinuteLimit:   cfg.perMinuteLimit,
+		TrustedProxies:   cfg.trustedProxies,
+		Expiry:           cfg.expiry,
 	}, store, time.Now, logs, obs)
 	if err != nil {
 		return err
@@ -172,8 +175,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 // newHTTPServer bounds what one client can hold: headers must arrive within
 // 10 s and fit in 32 KiB (else 431), a request must be read within 2 min
-// (uploads also keep a minimum rate, see the web package), and idle
-// connections close after 2 min.
+// (except an upload's body, which is paced instead: see -uploadidle and
+// -uploadminrate), and idle connections close after 2 min.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,

@@ -27,6 +27,7 @@ var serverEnv = []string{
 	"PORT", "DB_PATH", "SITE_TITLE", "SITE_SUBTITLE", "SITE_FOOTER", "SITE_SHOW_DOCUMENTATION",
 	"PER_MINUTE_LIMIT", "MAX_SIZE_MB", "TRUSTED_PROXIES", "READY_FD", "METRICS_ADDR",
 	"DEFAULT_EXPIRY", "MAX_EXPIRY", "UPLOAD_MEMORY_MB", "SWEEP_INTERVAL",
+	"UPLOAD_IDLE_TIMEOUT", "UPLOAD_MIN_RATE_KB", "UPLOADS_PER_CLIENT",
 }
 
 // startLitepaste starts the server on a free port with its database at dbPath, logging to

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -14,33 +13,73 @@ import (
 	"github.com/litepaste/litepaste/app/paste"
 )
 
-// readLimited reads all of r, never holding more than limit+1 bytes: a body
-// over limit is paste.ErrTooLarge. sizeHint (a Content-Length, or -1) sizes the
-// buffer once, so a known-size body is read without growing copies.
-func readLimited(r io.Reader, limit, sizeHint int64) ([]byte, error) {
+// Memory follows the bytes that arrive, not the bytes a body announces: a
+// body starts in a buffer of at most firstBuffer bytes, which grows as it
+// fills, so a client trickling its body holds about what it has sent.
+const (
+	firstBuffer = 16 << 10
+	// readStep is the most one read asks for: each read moves the deadline.
+	readStep = 64 << 10
+	// jumpFactor: a body of known length grows to that length in one step
+	// once it is at most this many times the buffer, so the last copy of a
+	// big body costs a sixteenth of it rather than half.
+	jumpFactor = 16
+)
+
+// readLimited reads all of r into one buffer that grows as bytes arrive,
+// each step counted in share before it is allocated; a body over limit is
+// paste.ErrTooLarge. sizeHint (a Content-Length, or -1) caps the buffer at
+// the announced length.
+func readLimited(r io.Reader, limit, sizeHint int64, share *budgetShare) ([]byte, error) {
 	if sizeHint > limit {
 		return nil, paste.ErrTooLarge
 	}
+	// One byte more than may arrive: reading it tells a body too long.
+	bound := limit + 1
 	if sizeHint >= 0 {
-		// One byte more, to see that the body ends where it said it would.
-		buf := make([]byte, sizeHint+1)
-		if _, err := io.ReadFull(r, buf[:sizeHint]); err != nil {
+		bound = sizeHint + 1
+	}
+	size := min(bound, firstBuffer)
+	if err := share.take(size); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, size)
+	for int64(len(buf)) < bound {
+		if len(buf) == cap(buf) {
+			next := nextSize(int64(cap(buf)), bound, sizeHint >= 0)
+			if err := share.take(next); err != nil {
+				return nil, err
+			}
+			grown := make([]byte, len(buf), next)
+			copy(grown, buf)
+			share.give(int64(cap(buf)))
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
 			return nil, readError(err)
 		}
-		if n, _ := r.Read(buf[sizeHint:]); n > 0 {
-			return nil, paste.ErrBadUpload
-		}
-		return buf[:sizeHint:sizeHint], nil
 	}
-	var b bytes.Buffer
-	n, err := b.ReadFrom(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, readError(err)
-	}
-	if n > limit {
+	switch n := int64(len(buf)); {
+	case sizeHint >= 0 && n != sizeHint:
+		return nil, paste.ErrBadUpload
+	case n > limit:
 		return nil, paste.ErrTooLarge
 	}
-	return b.Bytes(), nil
+	return buf, nil
+}
+
+// nextSize is the capacity after c: twice c, or at once the whole bound of
+// a body of known length once that is at most jumpFactor times c.
+func nextSize(c, bound int64, known bool) int64 {
+	if known && jumpFactor*c >= bound {
+		return bound
+	}
+	return min(2*c, bound)
 }
 
 func readError(err error) error {
@@ -54,52 +93,52 @@ func readError(err error) error {
 	return errors.Join(paste.ErrBadUpload, err)
 }
 
-// errTooSlow is an upload cut off for sending below minUploadRate.
+// errTooSlow is an upload cut off for stalling or arriving below the
+// minimum rate.
 var errTooSlow = errors.New("upload too slow")
 
-// An upload holds its share of the memory budget while its body arrives, so
-// it must keep arriving: after a grace period (Server.uploadGrace, shorter
-// than the time a waiting upload waits), at least minUploadRate on average.
-// A client trickling its body is cut off instead of keeping the budget from
-// everyone else.
-const (
-	minUploadRate = 64 << 10 // bytes per second
-	rateStep      = 64 << 10 // bytes read per deadline
-)
+// bodyPace is how a body must keep arriving: a byte at least every idle,
+// and past grace, minRate bytes a second on average (0 turns either off).
+type bodyPace struct {
+	idle, grace time.Duration
+	minRate     int64
+}
 
-// minRateReader moves the connection's read deadline along with the bytes
-// received, so each step of rateStep bytes must arrive in time.
-type minRateReader struct {
+// pacedReader moves the connection's read deadline along with the bytes
+// received. The deadline it sets replaces the server's read timeout, so a
+// slow but steady body may take as long as its pace allows.
+type pacedReader struct {
 	r     io.Reader
 	rc    http.ResponseController
+	req   *http.Request
+	pace  bodyPace
 	start time.Time
-	grace time.Duration
-	limit time.Time // the server's own read deadline, never to be extended
 	n     int64
 	eof   bool
 }
 
-// newMinRateReader starts the clock now; arrived is when the request reached
-// the handler, from which the server's own read timeout is counted.
-func newMinRateReader(req *http.Request, r io.Reader, w http.ResponseWriter, grace time.Duration, arrived time.Time) *minRateReader {
-	m := &minRateReader{r: r, rc: *http.NewResponseController(w), start: time.Now(), grace: grace}
-	if srv, ok := req.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
-		m.limit = arrived.Add(srv.ReadTimeout)
-	}
-	return m
+func newPacedReader(req *http.Request, r io.Reader, w http.ResponseWriter, pace bodyPace) *pacedReader {
+	return &pacedReader{r: r, rc: *http.NewResponseController(w), req: req, pace: pace, start: time.Now()}
 }
 
-func (m *minRateReader) Read(p []byte) (int, error) {
-	if len(p) > rateStep {
-		p = p[:rateStep]
+func (m *pacedReader) Read(p []byte) (int, error) {
+	if len(p) > readStep {
+		p = p[:readStep]
 	}
-	earned := time.Duration(float64(m.n+int64(len(p))) / minUploadRate * float64(time.Second))
-	deadline := m.start.Add(m.grace + earned)
-	if !m.limit.IsZero() && deadline.After(m.limit) {
-		deadline = m.limit
+	var deadline time.Time
+	if m.pace.idle > 0 {
+		deadline = time.Now().Add(m.pace.idle)
 	}
-	// Servers under test (no connection) cannot set deadlines: nothing to enforce.
-	_ = m.rc.SetReadDeadline(deadline)
+	if m.pace.minRate > 0 {
+		earned := time.Duration(float64(m.n+int64(len(p))) / float64(m.pace.minRate) * float64(time.Second))
+		if d := m.start.Add(m.pace.grace + earned); deadline.IsZero() || d.Before(deadline) {
+			deadline = d
+		}
+	}
+	if !deadline.IsZero() {
+		// Servers under test (no connection) cannot set deadlines: nothing to enforce.
+		_ = m.rc.SetReadDeadline(deadline)
+	}
 	n, err := m.r.Read(p)
 	m.n += int64(n)
 	m.eof = err == io.EOF
@@ -111,10 +150,18 @@ func (m *minRateReader) Read(p []byte) (int, error) {
 // passing then (an upload that waited for the store) would cancel the
 // context of every later request on that keep-alive connection; the next
 // request gets fresh deadlines. A body not read to its end keeps its
-// deadline, so whatever net/http still reads of it is bounded too.
-func (m *minRateReader) done() {
-	if m.eof {
-		_ = m.rc.SetReadDeadline(time.Time{})
+// deadline, so whatever net/http still reads of it is bounded too. A body
+// that took a while gives the answer the server's whole write timeout
+// again, which net/http counted from the request's start.
+func (m *pacedReader) done() {
+	if !m.eof {
+		return
+	}
+	_ = m.rc.SetReadDeadline(time.Time{})
+	if elapsed := time.Since(m.start); elapsed > time.Second {
+		if srv, ok := m.req.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.WriteTimeout > 0 {
+			_ = m.rc.SetWriteDeadline(time.Now().Add(srv.WriteTimeout))
+		}
 	}
 }
 
@@ -130,7 +177,7 @@ func isMultipart(r *http.Request) (string, bool) {
 // readMultipart picks the paste out of a form with any field names, as
 // LogPaste does: the first plain field wins; failing that, the first file.
 // At most two candidates are ever held, each capped at limit.
-func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, error) {
+func readMultipart(body io.Reader, boundary string, limit int64, share *budgetShare) ([]byte, error) {
 	mr := multipart.NewReader(body, boundary)
 	var file []byte
 	haveFile := false
@@ -149,7 +196,7 @@ func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, error)
 			}
 			continue
 		}
-		data, err := readLimited(part, limit, -1)
+		data, err := readLimited(part, limit, -1, share)
 		if err != nil {
 			return nil, err
 		}

@@ -21,7 +21,32 @@ func (s *Server) SetBusyWait(d time.Duration) { s.busyWait = d }
 
 // SetUploadGrace shortens how long a body may take before the minimum
 // upload rate applies.
-func (s *Server) SetUploadGrace(d time.Duration) { s.uploadGrace = d }
+func (s *Server) SetUploadGrace(d time.Duration) { s.pace.grace = d }
+
+// SetSlotWait shortens how long an upload waits for its client's slot.
+func (s *Server) SetSlotWait(d time.Duration) { s.slotWait = d }
+
+// UploadMemoryHeld is the upload memory budget taken now, in bytes.
+func (s *Server) UploadMemoryHeld() int64 { return s.uploads.held.Load() }
+
+// UploadsOfClient is how many uploads of the client with this address hold
+// or await one of its upload slots.
+func (s *Server) UploadsOfClient(ip string) int {
+	s.slots.mu.Lock()
+	defer s.slots.mu.Unlock()
+	if c := s.slots.clients[clientKey(ip)]; c != nil {
+		return c.refs
+	}
+	return 0
+}
+
+// UploadingClients is how many clients the upload slots remember.
+func (s *Server) UploadingClients() int {
+	if s.slots == nil {
+		return 0
+	}
+	return s.slots.size()
+}
 
 // Sweep drops idle rate-limiter state now (the limiter also does so by
 // itself once per window).

@@ -54,8 +54,9 @@ func (s *Server) postPaste(c echo.Context) error {
 // of them pass.
 func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) {
 	req := c.Request()
+	client := clientKey(c.RealIP())
 	if s.limiter != nil {
-		if ok, wait := s.limiter.allow(c.RealIP()); !ok {
+		if ok, wait := s.limiter.allow(client); !ok {
 			s.obs.Upload(OutcomeRateLimited, 0)
 			return paste.Paste{}, "", retryError{paste.ErrRateLimited, ceilSeconds(wait)}
 		}
@@ -65,8 +66,20 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 		s.obs.Upload(OutcomeInvalid, 0)
 		return paste.Paste{}, "", err
 	}
-	body, held, err := s.readBody(c.Response(), req, form)
-	defer s.uploads.release(held)
+	if s.slots != nil {
+		if !s.slots.enter(req.Context(), client, s.slotWait) {
+			s.obs.Upload(OutcomeRateLimited, 0)
+			return paste.Paste{}, "", retryError{paste.ErrRateLimited, ceilSeconds(s.slotWait)}
+		}
+	}
+	share := budgetShare{budget: s.uploads, ctx: req.Context(), wait: s.busyWait}
+	body, err := s.readBody(c.Response(), req, form, &share)
+	if s.slots != nil {
+		s.slots.leave(client)
+	}
+	// The bytes are held until the paste is stored (or dropped), so they
+	// count until then.
+	defer share.releaseAll()
 	if err != nil {
 		s.obs.Upload(outcomeOf(err), 0)
 		return paste.Paste{}, "", err
@@ -94,35 +107,16 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	return p, token, nil
 }
 
-// readBody reads the upload into memory once a share of the upload memory
-// budget is reserved for it; past the budget, uploads wait, then get 503.
-// The caller releases the held share once the body is stored (or dropped):
-// until then the bytes are still held, so they still count.
-func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (body []byte, held int64, err error) {
-	arrived := time.Now()
+// readBody reads the upload into memory that share counts as it grows;
+// past the budget, uploads wait, then get 503.
+func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool, share *budgetShare) ([]byte, error) {
 	maxSize := s.cfg.MaxSize
 	boundary, multi := "", false
 	if form {
 		boundary, multi = isMultipart(req)
 	}
 	if !multi && req.ContentLength > maxSize {
-		return nil, 0, paste.ErrTooLarge
-	}
-	// A form may carry a file and a plain field: room for both.
-	reserve := maxSize
-	if multi {
-		reserve = 2 * maxSize
-	} else if req.ContentLength >= 0 {
-		reserve = req.ContentLength
-	}
-	reserve = min(max(reserve, 1), s.uploads.capacity)
-	if !s.uploads.tryAcquire(reserve) {
-		ctx, cancel := context.WithTimeout(req.Context(), s.busyWait)
-		err := s.uploads.acquire(ctx, reserve)
-		cancel()
-		if err != nil {
-			return nil, 0, retryError{paste.ErrBusy, 5}
-		}
+		return nil, paste.ErrTooLarge
 	}
 	// A body of announced length cannot run past it (net/http stops there)
 	// and that length is within maxSize; any other is cut off just past the
@@ -133,14 +127,12 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool) (
 	} else if req.ContentLength < 0 {
 		src = http.MaxBytesReader(nil, src, maxSize+1)
 	}
-	rate := newMinRateReader(req, src, w, s.uploadGrace, arrived)
-	defer rate.done()
+	paced := newPacedReader(req, src, w, s.pace)
+	defer paced.done()
 	if multi {
-		body, err = readMultipart(rate, boundary, maxSize)
-	} else {
-		body, err = readLimited(rate, maxSize, req.ContentLength)
+		return readMultipart(paced, boundary, maxSize, share)
 	}
-	return body, reserve, err
+	return readLimited(paced, maxSize, req.ContentLength, share)
 }
 
 func requestedExpiry(c echo.Context) string {

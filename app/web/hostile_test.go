@@ -142,59 +142,6 @@ func TestSlowClientsAreCutOffAndDoNotBlockOthers(t *testing.T) {
 	}
 }
 
-// Slow uploads that announce large bodies must not hold the upload memory
-// budget for as long as the server's read timeout allows, or a few dozen
-// connections trickling a byte now and then stop every upload: below the
-// minimum rate they are cut off before a waiting upload gives up.
-func TestSlowBodiesDoNotStarveOtherUploads(t *testing.T) {
-	const maxSize = 64 << 10
-	ts := mustServer(t, withConfig(func(c *web.Config) {
-		c.MaxSize = maxSize
-		c.UploadMemory = 4 * maxSize
-	}))
-	// The same proportions as production: a waiting upload waits (10 s)
-	// longer than a trickling body's grace plus its first step (5 s + 1 s).
-	ts.srv.SetBusyWait(5 * time.Second)
-	ts.srv.SetUploadGrace(500 * time.Millisecond)
-	addr := realServer(t, ts, func(s *http.Server) { s.ReadTimeout = 12 * time.Second })
-	stop := make(chan struct{})
-	defer close(stop)
-	// Just enough slow uploads to hold the whole budget.
-	for range 4 {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		fmt.Fprintf(conn, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", maxSize)
-		// The server says "continue" once the handler reads the body, that
-		// is, once it holds its share of the upload memory.
-		awaitContinue(t, conn)
-		go trickle(conn, "x", 100*time.Millisecond, stop)
-	}
-	res, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("an honest paste"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("upload while 4 slow clients trickle: got %d (%q), want 200", res.StatusCode, body)
-	}
-}
-
-func awaitContinue(t *testing.T, conn net.Conn) {
-	t.Helper()
-	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	want := "HTTP/1.1 100 Continue\r\n\r\n"
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(conn, got); err != nil || string(got) != want {
-		t.Fatalf("waiting for 100 Continue: got %q, %v", got, err)
-	}
-}
-
 func TestOversizedHeadersAre431(t *testing.T) {
 	ts := mustServer(t)
 	addr := realServer(t, ts, nil) // MaxHeaderBytes as main.go sets it

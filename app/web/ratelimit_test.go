@@ -185,7 +185,9 @@ func TestTrustedProxyChainPicksTheClient(t *testing.T) {
 		{desc: "several headers", remote: "10.0.0.1:1", xff: "203.0.113.7",
 			sameAs: "9.9.9.9, 203.0.113.7, 10.1.1.1", distinct: "203.0.113.8"},
 		{desc: "IPv6 proxy and client", remote: "[fd00::5]:1", xff: "2001:db8::7",
-			sameAs: "2001:db8::7", distinct: "2001:db8::8"},
+			sameAs: "2001:db8::7", distinct: "2001:db8:0:1::7"},
+		{desc: "an IPv6 /64 is one client", remote: "[fd00::5]:1", xff: "2001:db8:0:2::1",
+			sameAs: "2001:db8:0:2:ffff:ffff:ffff:ffff", distinct: "2001:db8:0:3::1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

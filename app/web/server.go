@@ -60,6 +60,15 @@ type Config struct {
 	// UploadMemory bounds the bytes of upload bodies held at once; uploads
 	// beyond it wait briefly, then get 503.
 	UploadMemory int64
+	// UploadIdle cuts off a body from which no byte arrived for this long;
+	// UploadMinRate, in bytes a second, one that arrives slower on average
+	// (after a few seconds' grace). 0 turns either off, leaving the
+	// http.Server's read timeout in charge.
+	UploadIdle    time.Duration
+	UploadMinRate int64
+	// UploadsPerClient is how many bodies one client (an address, an IPv6
+	// /64) may send at once; more wait briefly, then get 429. 0 is no limit.
+	UploadsPerClient int
 	// PerMinuteLimit is uploads per client per minute; 0 disables the limit.
 	PerMinuteLimit int
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
@@ -78,16 +87,17 @@ type Server struct {
 	e        *echo.Echo
 	proxies  proxyTrust
 	limiter  *rateLimiter
+	slots    *uploadSlots
 	uploads  *byteSemaphore
+	pace     bodyPace
 	pages    *template.Template
 	static   staticFiles
 	choices  []expiryChoice
 	gzip     func(http.Handler) http.HandlerFunc
-	// busyWait is how long an upload waits for upload memory; uploadGrace,
-	// how long a body may take before the minimum rate applies. A trickling
-	// client is cut off before a waiting upload gives up.
-	busyWait    time.Duration
-	uploadGrace time.Duration
+	// busyWait is how long an upload waits for upload memory; slotWait,
+	// for one of its client's upload slots.
+	busyWait time.Duration
+	slotWait time.Duration
 }
 
 // New builds the server; now is the clock (tests inject their own); logs
@@ -113,20 +123,24 @@ func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Obse
 		return nil, err
 	}
 	s := &Server{
-		cfg:         cfg,
-		store:       store,
-		now:         now,
-		log:         slog.New(slog.NewJSONHandler(logs, nil)),
-		requests:    newRequestLog(logs),
-		obs:         obs,
-		proxies:     proxyTrust{prefixes: cfg.TrustedProxies},
-		uploads:     newByteSemaphore(cfg.UploadMemory),
-		pages:       pages,
-		static:      static,
-		choices:     expiryChoices(cfg.Expiry),
-		gzip:        gzip,
-		busyWait:    10 * time.Second,
-		uploadGrace: 5 * time.Second,
+		cfg:      cfg,
+		store:    store,
+		now:      now,
+		log:      slog.New(slog.NewJSONHandler(logs, nil)),
+		requests: newRequestLog(logs),
+		obs:      obs,
+		proxies:  proxyTrust{prefixes: cfg.TrustedProxies},
+		uploads:  newByteSemaphore(cfg.UploadMemory),
+		pages:    pages,
+		static:   static,
+		choices:  expiryChoices(cfg.Expiry),
+		gzip:     gzip,
+		pace:     bodyPace{idle: cfg.UploadIdle, grace: 5 * time.Second, minRate: cfg.UploadMinRate},
+		busyWait: 10 * time.Second,
+		slotWait: 2 * time.Second,
+	}
+	if cfg.UploadsPerClient > 0 {
+		s.slots = newUploadSlots(cfg.UploadsPerClient)
 	}
 	if cfg.PerMinuteLimit > 0 {
 		s.limiter = newRateLimiter(cfg.PerMinuteLimit, time.Minute, now)
