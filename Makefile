@@ -13,10 +13,15 @@ $(BIN)/litepaste: FORCE
 	CGO_ENABLED=1 go build -o $@ ./app
 
 # Pinned external tools, each built from its own module under tools/ (one version, one place).
-tools: $(BIN)/litestream $(BIN)/versitygw $(BIN)/staticcheck
+tools: $(BIN)/litestream $(BIN)/litestream-v0.3 $(BIN)/versitygw $(BIN)/staticcheck
 
 $(BIN)/litestream: tools/litestream/go.mod tools/litestream/go.sum
 	cd tools/litestream && go build -o $@ github.com/benbjohnson/litestream/cmd/litestream
+
+# The Litestream v0.3 that LogPaste's image ran: test/system writes a LogPaste
+# bucket with it, which the image must restore and upgrade.
+$(BIN)/litestream-v0.3: tools/litestream-v0.3/go.mod tools/litestream-v0.3/go.sum
+	cd tools/litestream-v0.3 && go build -o $@ github.com/benbjohnson/litestream/cmd/litestream
 
 $(BIN)/versitygw: tools/versitygw/go.mod tools/versitygw/go.sum
 	cd tools/versitygw && go build -o $@ github.com/versity/versitygw/cmd/versitygw
@@ -48,8 +53,8 @@ test-fuzz:
 test-browser: build
 	cd test/browser && LITEPASTE_BIN=$(BIN)/litepaste go test -count=1 ./...
 
-test-system: build $(BIN)/litestream $(BIN)/versitygw
-	cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw go test -count=1 -timeout 30m -v ./...
+test-system: build $(BIN)/litestream $(BIN)/litestream-v0.3 $(BIN)/versitygw
+	cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream LITESTREAM_V03_BIN=$(BIN)/litestream-v0.3 VERSITYGW_BIN=$(BIN)/versitygw go test -count=1 -timeout 30m -v ./...
 
 test-dockerfile:
 	cd test/dockerfile && go test -count=1 ./...

@@ -43,8 +43,10 @@ type toolset struct {
 	harness    string // test/system/harness.sh
 	litepaste  string
 	litestream string
-	versitygw  string
-	image      string // the assembled image layer
+	// litestreamV03 is the Litestream v0.3 of LogPaste's image (tools/litestream-v0.3).
+	litestreamV03 string
+	versitygw     string
+	image         string // the assembled image layer
 }
 
 var (
@@ -96,6 +98,7 @@ func findTools() (*toolset, error) {
 	}{
 		{&ts.litepaste, "LITEPASTE_BIN", "litepaste"},
 		{&ts.litestream, "LITESTREAM_BIN", "litestream"},
+		{&ts.litestreamV03, "LITESTREAM_V03_BIN", "litestream-v0.3"},
 		{&ts.versitygw, "VERSITYGW_BIN", "versitygw"},
 	} {
 		p := os.Getenv(b.env)
