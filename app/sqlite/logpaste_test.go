@@ -181,7 +181,7 @@ func TestLogPasteFileWithALiveWAL(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			path := tempDB(t)
 			for _, suffix := range tt.suffixes {
-				copyFile(t, src+suffix, path+suffix)
+				testkit.CopyFile(t, src+suffix, path+suffix)
 			}
 			if st, err := os.Stat(path + "-wal"); err != nil || st.Size() == 0 {
 				t.Fatalf("the copy has no live WAL: %v", err)
@@ -196,17 +196,6 @@ func TestLogPasteFileWithALiveWAL(t *testing.T) {
 			}
 			checkUpgradedLogPaste(t, s, path, entries, sums)
 		})
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -389,10 +378,10 @@ func TestOpenRefusesUnknownDatabasesUntouched(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			copyFile(t, src, path)
-			copyFile(t, src+"-wal", path+"-wal")
+			testkit.CopyFile(t, src, path)
+			testkit.CopyFile(t, src+"-wal", path+"-wal")
 			if keepIndex {
-				copyFile(t, src+"-shm", path+"-shm")
+				testkit.CopyFile(t, src+"-shm", path+"-shm")
 			}
 		}
 	}
@@ -432,11 +421,14 @@ func TestOpenRefusesUnknownDatabasesUntouched(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			path := tempDB(t)
 			tt.make(t, path)
-			before := testkit.FilesState(t, path)
+			before, beside := testkit.FilesState(t, path), fmt.Sprint(dirNames(t, filepath.Dir(path)))
 			s, err := sqlite.Open(context.Background(), path)
 			if err == nil {
 				s.Close()
 				t.Fatal("Open: got no error")
+			}
+			if got := fmt.Sprint(dirNames(t, filepath.Dir(path))); got != beside {
+				t.Errorf("the directory holds %s after the refusal, %s before", got, beside)
 			}
 			if !errors.Is(err, sqlite.ErrUnknownDatabase) {
 				t.Errorf("error %v: want ErrUnknownDatabase", err)
@@ -449,4 +441,18 @@ func TestOpenRefusesUnknownDatabasesUntouched(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dirNames lists the names in dir.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }

@@ -281,15 +281,7 @@ func TestPathsWithOddCharacters(t *testing.T) {
 			s, closeStore := mustOpen(t, path)
 			mustInsert(t, s, newPaste(t, []byte("x"), paste.Never, ""))
 			closeStore()
-			entries, err := os.ReadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for _, e := range entries {
-				names = append(names, e.Name())
-			}
-			if len(names) != 1 || names[0] != name {
+			if names := dirNames(t, dir); len(names) != 1 || names[0] != name {
 				t.Errorf("files in the directory: got %q, want only %q", names, name)
 			}
 			if b, _ := os.ReadFile(path); !bytes.HasPrefix(b, []byte("SQLite format 3")) || strings.Contains(name, "\x00") {

@@ -163,7 +163,9 @@ func inspect(ctx context.Context, path string) (found, error) {
 		params.Set("immutable", "1")
 	case journal <= 0 && shm >= 0:
 	default:
-		dir, err := os.MkdirTemp("", "litepaste-inspect-")
+		// Beside the database: that file system has room for it and is
+		// writable, unlike a read-only root or a small /tmp in memory.
+		dir, err := os.MkdirTemp(filepath.Dir(path), ".litepaste-inspect-")
 		if err != nil {
 			return found{}, err
 		}

@@ -142,3 +142,15 @@ func FilesState(t testing.TB, path string) map[string]string {
 	}
 	return st
 }
+
+// CopyFile copies the file at from to to.
+func CopyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
