@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build tools screenshots test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy check bench demo run clean
+.PHONY: all build tools screenshots test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy test-monitoring check bench demo run clean
 
 all: check test
 
@@ -32,7 +32,7 @@ $(BIN)/staticcheck: tools/staticcheck/go.mod tools/staticcheck/go.sum
 run:
 	go run ./app
 
-test: check test-unit test-fuzz test-browser test-dockerfile test-deploy test-system
+test: check test-unit test-fuzz test-browser test-dockerfile test-deploy test-monitoring test-system
 
 test-unit:
 	go test -race -count=1 ./...
@@ -55,6 +55,14 @@ test-browser: build
 
 test-system: build $(BIN)/litestream $(BIN)/litestream-v0.3 $(BIN)/versitygw
 	cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream LITESTREAM_V03_BIN=$(BIN)/litestream-v0.3 VERSITYGW_BIN=$(BIN)/versitygw go test -count=1 -timeout 30m -v ./...
+
+# The Prometheus alert rules of deploy/monitoring: valid, and their unit tests pass. promtool
+# is Debian's prometheus package; without it this is skipped, except in CI.
+test-monitoring:
+	@if ! command -v promtool >/dev/null; then \
+	  if [ "$${CI:-}" = true ]; then echo "promtool not found (Debian: apt-get install prometheus)"; exit 1; fi; \
+	  echo "SKIP test-monitoring: promtool not found (Debian: apt-get install prometheus)"; exit 0; fi; \
+	cd deploy/monitoring && promtool check rules alerts.yml && promtool test rules alerts_test.yml
 
 test-dockerfile:
 	cd test/dockerfile && go test -count=1 ./...

@@ -38,6 +38,12 @@ type config struct {
 	execPath    string
 	flagEnv     []string
 	adminSocket string // "" when off
+	// Litestream's control socket and loopback metrics URL ("" = not
+	// watched, not forwarded), and the lag from which replication counts as
+	// stalled.
+	litestreamSocket  string
+	litestreamMetrics string
+	replicationStall  time.Duration
 }
 
 // defaultDBPath is DB_PATH when neither the flag nor the variable sets it.
@@ -117,14 +123,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.String(&behindProxy, "behindproxy", "LP_BEHIND_PROXY", "", "any value: behind a reverse proxy on a loopback, private or link-local address (LogPaste's setting; TRUSTED_PROXIES, when set, wins)")
 	f.String(&defExpiry, "defaultexpiry", "DEFAULT_EXPIRY", "never", "lifetime of a paste when the upload does not ask (e.g. 1h, 1d, 1w, 30d, never)")
 	f.String(&maxExpiry, "maxexpiry", "MAX_EXPIRY", "never", "longest lifetime an upload may ask for (never = no limit)")
-	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9090 (empty = off)")
+	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9091 (empty = off; in the container litestream has 127.0.0.1:9090)")
 	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
 	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH (an older litepaste schema or a LogPaste database), then exit (the container's restore step uses it)")
 	fs.StringVar(&c.execPath, "exec", "", "check the other flags and settings, then run this program in litepaste's place with each flag given as its environment variable (the image's entrypoint: flags after the image name reach every step)")
 	var adminSocket string
 	f.String(&adminSocket, "adminsocket", "ADMIN_SOCKET", "", "Unix socket (this user only) for operator commands such as `litepaste delete ID`; empty = DB_PATH + \"-admin.sock\", off = none")
-	var sweep string
+	var sweep, stall string
 	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
+	f.String(&c.litestreamSocket, "litestreamsocket", "LITESTREAM_SOCKET", "", "Litestream's control socket: replication lag in the metrics, stalls in the log (empty = off)")
+	f.String(&c.litestreamMetrics, "litestreammetrics", "LITESTREAM_METRICS_URL", "", "Litestream's own /metrics URL on loopback, forwarded on the metrics address (empty = off)")
+	f.String(&stall, "replicationstall", "REPLICATION_STALL_AFTER", "1m", "replication counts as stalled when no sync to the bucket succeeded for this long")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: litepaste [flags]\n       litepaste delete [-db PATH] [-adminsocket PATH] ID...   (take pastes down on the running server)\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
@@ -195,6 +204,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	c.adminSocket = adminSocketPath(c.dbPath, adminSocket)
 	if c.sweepInterval, err = time.ParseDuration(sweep); err != nil || c.sweepInterval <= 0 {
 		return c, fmt.Errorf("SWEEP_INTERVAL/-sweepinterval %q: want a positive duration", sweep)
+	}
+	if c.replicationStall, err = time.ParseDuration(stall); err != nil || c.replicationStall <= 0 {
+		return c, fmt.Errorf("REPLICATION_STALL_AFTER/-replicationstall %q: want a positive duration", stall)
 	}
 	return c, nil
 }

@@ -14,12 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/litepaste/litepaste/app/litestream"
 	"github.com/litepaste/litepaste/app/metrics"
 	"github.com/litepaste/litepaste/app/sqlite"
 	"github.com/litepaste/litepaste/app/web"
@@ -31,6 +33,10 @@ import (
 // container the server's stop and the replica sync after it share the 4 s
 // s6 gives services (S6_SERVICES_GRACETIME); the sync may take 2 s.
 const shutdownGrace = 2 * time.Second
+
+// replicationPoll is how often Litestream's control socket is asked how
+// replication goes: an unanswered stall shows within seconds.
+const replicationPoll = 5 * time.Second
 
 // memoryHeadroom is what the process needs besides upload bodies: the paste
 // cache, request buffers, SQLite's page caches, the runtime.
@@ -103,6 +109,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 	}
 
+	var replication *litestream.Monitor
+	if cfg.litestreamSocket != "" {
+		replication = litestream.NewMonitor(cfg.litestreamSocket, cfg.dbPath, replicationPoll, cfg.replicationStall, time.Now, log)
+		monCtx, stopMonitor := context.WithCancel(ctx)
+		defer stopMonitor()
+		go replication.Run(monCtx)
+	}
+
 	var obs web.Observer
 	var m *metrics.Metrics
 	if cfg.metricsAddr != "" {
@@ -112,7 +126,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 			return st.Pastes, st.Bytes, err
 		})
 		obs = m
-		stopMetrics, err := serveMetrics(cfg.metricsAddr, reg, log)
+		metrics.Health(reg, store.Ready, filepath.Dir(cfg.dbPath))
+		gather := prometheus.Gatherers{reg}
+		if replication != nil {
+			metrics.Replication(reg, replication.Status)
+		}
+		if cfg.litestreamMetrics != "" {
+			gather = append(gather, metrics.Forward(cfg.litestreamMetrics))
+		}
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, gather, log)
 		if err != nil {
 			return err
 		}
@@ -217,7 +239,7 @@ func signalReady(fd int) error {
 	return err
 }
 
-func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+func serveMetrics(addr string, reg prometheus.Gatherer, log *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics address: %w", err)

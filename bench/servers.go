@@ -28,6 +28,7 @@ var serverEnv = []string{
 	"PER_MINUTE_LIMIT", "MAX_SIZE_MB", "TRUSTED_PROXIES", "READY_FD", "METRICS_ADDR",
 	"DEFAULT_EXPIRY", "MAX_EXPIRY", "UPLOAD_MEMORY_MB", "SWEEP_INTERVAL",
 	"UPLOAD_IDLE_TIMEOUT", "UPLOAD_MIN_RATE_KB", "UPLOADS_PER_CLIENT",
+	"LITESTREAM_SOCKET", "LITESTREAM_METRICS_URL", "REPLICATION_STALL_AFTER",
 }
 
 // startLitepaste starts the server on a free port with its database at dbPath, logging to

@@ -40,6 +40,12 @@ func scaledConfigLayer(t *testing.T, ts *toolset) string {
 		}
 		cfg = strings.Replace(cfg, r.shipped, r.scaled, 1)
 	}
+	return litestreamConfigLayer(t, cfg)
+}
+
+// litestreamConfigLayer returns a layer whose /etc/litestream.yml is cfg.
+func litestreamConfigLayer(t *testing.T, cfg string) string {
+	t.Helper()
 	layer := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(layer, "etc"), 0o755); err != nil {
 		t.Fatal(err)
