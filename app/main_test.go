@@ -296,7 +296,7 @@ func TestProgramFinishesARequestInFlightWhenStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, err := st.Get(context.Background(), paste.ID(put.ID), time.Now())
+	got, _, _, err := st.Lookup(context.Background(), paste.ID(put.ID), time.Now())
 	if err != nil || string(got.Body) != body {
 		t.Errorf("the paste uploaded during the stop: got %q, %v, want it stored", got.Body, err)
 	}

@@ -10,9 +10,9 @@ import (
 // write lock here instead. SQLite's own wait sleeps 1, 2, 5, 10, 15, 20, 25,
 // 25, 25, 50, 50 and then 100 ms between tries, so a lock held for a few
 // milliseconds (Litestream seals the WAL under the write lock once a second)
-// kept uploads waiting up to ten times longer than the lock was held: the
-// p99 of uploads under replication was about 100 ms. Here the wait starts at
-// 50 µs and never grows past a millisecond.
+// kept uploads waiting up to ten times longer than the lock was held (see
+// docs/performance.md). Here the wait starts at 50 µs and never grows past a
+// millisecond.
 const (
 	busyTimeoutMillis = 10000 // readers and the checkpoint connection
 	writeWaitFor      = busyTimeoutMillis * time.Millisecond

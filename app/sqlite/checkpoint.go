@@ -10,53 +10,40 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// driverName is go-sqlite3 with SQLite's automatic checkpoints turned off on
-// every connection: a commit that crosses the WAL threshold would otherwise
-// run the checkpoint itself, fsyncs included, while every upload waits on it.
-// checkpointLoop does that work on a connection of its own instead.
-const driverName = "sqlite3_litepaste"
-
-func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
-			return err
-		},
-	})
-}
-
-// checkpointEvery is how often the WAL is copied back into the database
-// after writes; a PASSIVE checkpoint never blocks the writer or readers, and
-// never disturbs Litestream (which forbids only FULL, RESTART and TRUNCATE).
-var checkpointEvery = 250 * time.Millisecond
+// defaultCheckpointEvery is how often the WAL is copied back into the
+// database after writes; a PASSIVE checkpoint never blocks the writer or
+// readers, and never disturbs Litestream (which forbids only FULL, RESTART
+// and TRUNCATE).
+const defaultCheckpointEvery = 250 * time.Millisecond
 
 // A WAL starts over from its beginning only when a write begins after a
 // checkpoint has copied every frame in it, which a checkpoint running beside
 // a busy writer never does: under sustained uploads the WAL (and the shared
-// memory index mapped into this process) grew without end, gigabytes in a
-// few minutes. So once it holds restartFrames, the checkpointer follows its
+// memory index mapped into this process) grew without end. So once it holds
+// defaultRestartFrames, the checkpointer follows its
 // pass with a second one while it holds the writer back (gate): only the
 // frames written meanwhile are left to copy, and the next write starts the
 // WAL over. It does not bother while a reader (Litestream, say) keeps frames
-// from being copied. The pause is the price: 14 to 23 ms here (two fsyncs),
-// a few times a second under saturating uploads, which took the p99 of a PUT
-// from 3.5 to 10-13 ms; larger thresholds made the pauses longer (64 MiB:
-// a p99 of 18 ms; 256 MiB: 41 ms), smaller ones no shorter.
-var restartFrames = 8192 // 32 MiB of 4 KiB pages
+// from being copied. The pause is the price; larger thresholds made it
+// longer, smaller ones no shorter (figures in docs/performance.md).
+const defaultRestartFrames = 8192 // 32 MiB of 4 KiB pages
 
 type checkpointer struct {
 	db      *sql.DB
 	gate    sync.Locker
+	every   time.Duration
+	restart int // WAL frames, see defaultRestartFrames
 	commits atomic.Int64
 	lastErr atomic.Pointer[error]
 	stop    chan struct{}
 	done    chan struct{}
 }
 
-// newCheckpointer checkpoints through db; gate is held by the writer while
-// it writes.
-func newCheckpointer(db *sql.DB, gate sync.Locker) *checkpointer {
-	c := &checkpointer{db: db, gate: gate, stop: make(chan struct{}), done: make(chan struct{})}
+// newCheckpointer checkpoints through db every interval (see
+// defaultCheckpointEvery) and lets the WAL start over once it holds restart
+// frames; gate is held by the writer while it writes.
+func newCheckpointer(db *sql.DB, gate sync.Locker, every time.Duration, restart int) *checkpointer {
+	c := &checkpointer{db: db, gate: gate, every: every, restart: restart, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -66,7 +53,7 @@ func (c *checkpointer) committed() { c.commits.Add(1) }
 
 func (c *checkpointer) loop() {
 	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(c.every)
 	defer t.Stop()
 	var seen int64
 	for {
@@ -87,7 +74,7 @@ func (c *checkpointer) loop() {
 
 func (c *checkpointer) checkpoint() error {
 	frames, copied, err := c.passive()
-	if err != nil || frames < restartFrames || copied < frames {
+	if err != nil || frames < c.restart || copied < frames {
 		return err
 	}
 	c.gate.Lock()

@@ -24,12 +24,10 @@ func Migrations() []string {
 	return out
 }
 
-// SetCheckpointing shortens the checkpointer's interval and the WAL size at
-// which it makes the WAL start over, until the test ends. Call it before Open.
-func SetCheckpointing(t interface{ Cleanup(func()) }, every time.Duration, frames int) {
-	oldEvery, oldFrames := checkpointEvery, restartFrames
-	checkpointEvery, restartFrames = every, frames
-	t.Cleanup(func() { checkpointEvery, restartFrames = oldEvery, oldFrames })
+// Checkpointing sets the checkpointer's interval and the WAL size, in
+// frames, at which it makes the WAL start over.
+func Checkpointing(every time.Duration, frames int) Option {
+	return func(o *options) { o.checkpointEvery, o.restartFrames = every, frames }
 }
 
 // FailBeforeCommit makes Open's upgrade fail with err after its last step,

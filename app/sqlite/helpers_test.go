@@ -21,9 +21,9 @@ func tempDB(t testing.TB) string {
 
 // mustOpen opens the store at path and closes it at cleanup (unless the
 // test closed it already, which it says by calling the returned func).
-func mustOpen(t testing.TB, path string) (*sqlite.Store, func()) {
+func mustOpen(t testing.TB, path string, opts ...sqlite.Option) (*sqlite.Store, func()) {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path)
+	s, err := sqlite.Open(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", path, err)
 	}
@@ -91,9 +91,24 @@ func mustInsert(t testing.TB, s *sqlite.Store, p paste.Paste) paste.Paste {
 	return named
 }
 
+// get is the whole paste unless it is missing or expired at now.
+func get(ctx context.Context, s *sqlite.Store, id paste.ID, now time.Time) (paste.Paste, error) {
+	p, size, rest, err := s.Lookup(ctx, id, now)
+	if err != nil || rest == nil {
+		return p, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.Write(p.Body)
+	if err := rest(buf); err != nil {
+		return paste.Paste{}, err
+	}
+	p.Body = buf.Bytes()
+	return p, nil
+}
+
 func mustGetBody(t testing.TB, s *sqlite.Store, id paste.ID, now time.Time) []byte {
 	t.Helper()
-	p, err := s.Get(context.Background(), id, now)
+	p, err := get(context.Background(), s, id, now)
 	if err != nil {
 		t.Fatalf("Get %s: %v", id, err)
 	}

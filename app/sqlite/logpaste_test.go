@@ -54,7 +54,7 @@ func checkUpgradedLogPaste(t *testing.T, s *sqlite.Store, path string, entries [
 	ctx := context.Background()
 	farFuture := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, e := range entries {
-		p, err := s.Get(ctx, paste.ID(e.ID), farFuture)
+		p, err := get(ctx, s, paste.ID(e.ID), farFuture)
 		if err != nil {
 			t.Errorf("paste %s after the upgrade: %v", e.ID, err)
 			continue
@@ -244,7 +244,7 @@ func TestNewIDsSkipLogPasteIDs(t *testing.T) {
 			t.Errorf("old paste %s: got %q, want %q", e.ID, body, e.Contents)
 		}
 	}
-	if _, err := s.Get(context.Background(), paste.ID(entries[2].ID), t0); !errors.Is(err, paste.ErrNotFound) {
+	if _, err := get(context.Background(), s, paste.ID(entries[2].ID), t0); !errors.Is(err, paste.ErrNotFound) {
 		t.Errorf("the deleted old paste: got %v, want ErrNotFound", err)
 	}
 }

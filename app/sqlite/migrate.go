@@ -57,14 +57,6 @@ type Upgrade struct {
 	Imported int
 }
 
-// Option changes how Open works; only tests have a use for one.
-type Option func(*options)
-
-type options struct {
-	// beforeCommit runs inside the upgrade's transaction after its last step.
-	beforeCommit func(context.Context, *sql.Tx) error
-}
-
 // upgrade brings the file at path to this server's schema: every migration
 // it lacks (and, for a LogPaste database, the carrying over of its pastes)
 // runs in ONE transaction, so an error or a kill at any point leaves the
@@ -87,10 +79,7 @@ func upgrade(ctx context.Context, path string, o options) (Upgrade, error) {
 	// mode it costs one more sync for the one commit.
 	q := pragmas(false, 0)
 	q.Set("_synchronous", "FULL")
-	db, err := sql.Open(driverName, fileURI(path, q))
-	if err != nil {
-		return Upgrade{}, err
-	}
+	db := openDB(fileURI(path, q))
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	tx, err := beginWrite(ctx, db)

@@ -295,9 +295,9 @@ func TestPathsWithOddCharacters(t *testing.T) {
 // time: without that it grew by every byte written, for as long as the load
 // lasted.
 func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
-	sqlite.SetCheckpointing(t, 10*time.Millisecond, 256) // 1 MiB
+	t.Parallel()
 	path := tempDB(t)
-	s, _ := mustOpen(t, path)
+	s, _ := mustOpen(t, path, sqlite.Checkpointing(10*time.Millisecond, 256)) // 1 MiB
 	ctx := context.Background()
 	body := pattern(16 << 10)
 	const writers, each = 8, 160 // 20 MiB in all, never a pause

@@ -117,10 +117,7 @@ func tableNames(shapes string) string {
 
 // shapesAt is the tableShapes of a database that ms made, built in memory.
 func shapesAt(ctx context.Context, ms []migration) (string, error) {
-	db, err := sql.Open(driverName, ":memory:")
-	if err != nil {
-		return "", err
-	}
+	db := openDB(":memory:")
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	for _, m := range ms {
@@ -128,11 +125,8 @@ func shapesAt(ctx context.Context, ms []migration) (string, error) {
 			return "", fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
-	var f found
-	if f, err = readSchema(ctx, db); err != nil {
-		return "", err
-	}
-	return f.tables, nil
+	f, err := readSchema(ctx, db)
+	return f.tables, err
 }
 
 // inspect reads what the file at path holds without changing a byte of it
@@ -179,10 +173,7 @@ func inspect(ctx context.Context, path string) (found, error) {
 		// The copy is ours: SQLite may replay its journal.
 		path, params = copyPath, url.Values{}
 	}
-	db, err := sql.Open(driverName, fileURI(path, params))
-	if err != nil {
-		return found{}, err
-	}
+	db := openDB(fileURI(path, params))
 	defer db.Close()
 	f, err := readSchema(ctx, db)
 	var se sqlite3.Error

@@ -112,7 +112,7 @@ func TestRoundTrip(t *testing.T) {
 		for i, tt := range tests {
 			t.Run(label+" "+tt.desc, func(t *testing.T) {
 				want := stored[i]
-				got, err := s.Get(context.Background(), want.ID, created)
+				got, err := get(context.Background(), s, want.ID, created)
 				if err != nil {
 					t.Fatalf("Get: %v", err)
 				}
@@ -271,7 +271,7 @@ func TestMigrationKeepsRandomIDs(t *testing.T) {
 	if got := mustGetBody(t, s, "OldLarge", t0); !equalBytes(got, big) {
 		t.Errorf("OldLarge: got %d bytes, not the %d stored", len(got), len(big))
 	}
-	if _, err := s.Get(context.Background(), "OldGone1", t0); !errors.Is(err, paste.ErrNotFound) {
+	if _, err := get(context.Background(), s, "OldGone1", t0); !errors.Is(err, paste.ErrNotFound) {
 		t.Errorf("an expired paste from before: got %v, want ErrNotFound", err)
 	}
 	fresh := mustInsert(t, s, newPaste(t, []byte("new"), paste.Never, "tok"))
@@ -354,7 +354,7 @@ func TestExpiredPastesAreHiddenThenSwept(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			_, err := s.Get(ctx, tt.id, tt.at)
+			_, err := get(ctx, s, tt.id, tt.at)
 			if tt.want && err != nil {
 				t.Errorf("Get: got %v, want the paste", err)
 			}
@@ -421,7 +421,7 @@ func TestSweptIDsAreNotReused(t *testing.T) {
 			t.Fatalf("the swept paste's id %s was handed out again", old.ID)
 		}
 	}
-	if _, err := s.Get(ctx, old.ID, t0.Add(3*time.Hour)); !errors.Is(err, paste.ErrNotFound) {
+	if _, err := get(ctx, s, old.ID, t0.Add(3*time.Hour)); !errors.Is(err, paste.ErrNotFound) {
 		t.Errorf("swept paste: got %v, want ErrNotFound", err)
 	}
 }
@@ -461,7 +461,7 @@ func TestDeleteWithToken(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.Get(ctx, p.ID, t0); !errors.Is(err, paste.ErrNotFound) {
+	if _, err := get(ctx, s, p.ID, t0); !errors.Is(err, paste.ErrNotFound) {
 		t.Errorf("Get after delete: got %v, want ErrNotFound", err)
 	}
 	closeStore()
@@ -507,7 +507,7 @@ func TestNoReadServesADeletedPaste(t *testing.T) {
 						return
 					default:
 					}
-					_, _ = s.Get(ctx, p.ID, t0)
+					_, _ = get(ctx, s, p.ID, t0)
 				}
 			}()
 		}
@@ -516,7 +516,7 @@ func TestNoReadServesADeletedPaste(t *testing.T) {
 		}
 		close(stop)
 		wg.Wait()
-		if _, err := s.Get(ctx, p.ID, t0); !errors.Is(err, paste.ErrNotFound) {
+		if _, err := get(ctx, s, p.ID, t0); !errors.Is(err, paste.ErrNotFound) {
 			t.Fatalf("Get after delete, with reads racing it: got %v, want ErrNotFound", err)
 		}
 	}
@@ -578,7 +578,7 @@ func TestReady(t *testing.T) {
 	})
 }
 
-func TestOpenStreamsLargePastes(t *testing.T) {
+func TestLookupStreamsLargePastes(t *testing.T) {
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)
 	small := newPaste(t, []byte("small"), paste.Never, "tok")
@@ -588,12 +588,12 @@ func TestOpenStreamsLargePastes(t *testing.T) {
 	s, _ = mustOpen(t, path)
 	ctx := context.Background()
 
-	p, size, rest, err := s.Open(ctx, small.ID, t0)
+	p, size, rest, err := s.Lookup(ctx, small.ID, t0)
 	if err != nil || rest != nil || size != 5 || string(p.Body) != "small" {
 		t.Errorf("Open small: got %q, size %d, rest %v, %v; want the whole body and no rest", p.Body, size, rest != nil, err)
 	}
 
-	p, size, rest, err = s.Open(ctx, large.ID, t0)
+	p, size, rest, err = s.Lookup(ctx, large.ID, t0)
 	if err != nil || rest == nil {
 		t.Fatalf("Open large: got rest %v, %v; want a rest to stream", rest != nil, err)
 	}
@@ -611,7 +611,7 @@ func TestOpenStreamsLargePastes(t *testing.T) {
 
 	// Deleted between the first chunk and the rest: the rest fails rather
 	// than ending the body early as if it were whole.
-	_, _, rest, err = s.Open(ctx, large.ID, t0)
+	_, _, rest, err = s.Lookup(ctx, large.ID, t0)
 	if err != nil {
 		t.Fatal(err)
 	}

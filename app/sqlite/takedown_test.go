@@ -39,7 +39,7 @@ func TestDeleteTakesAnyPasteDown(t *testing.T) {
 		if err := s.Delete(ctx, id, t0); err != nil {
 			t.Fatalf("Delete %s: %v", id, err)
 		}
-		if _, err := s.Get(ctx, id, t0); !errors.Is(err, paste.ErrNotFound) {
+		if _, err := get(ctx, s, id, t0); !errors.Is(err, paste.ErrNotFound) {
 			t.Errorf("Get %s after the takedown: %v, want ErrNotFound", id, err)
 		}
 		if err := s.Delete(ctx, id, t0); !errors.Is(err, paste.ErrNotFound) {

@@ -685,14 +685,14 @@ type faultyStore struct {
 	getPanic bool
 }
 
-func (f faultyStore) Open(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, int, func(io.Writer) error, error) {
+func (f faultyStore) Lookup(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, int, func(io.Writer) error, error) {
 	if f.getPanic {
 		panic("store exploded")
 	}
 	if f.getErr != nil {
 		return paste.Paste{}, 0, nil, f.getErr
 	}
-	return f.Store.Open(ctx, id, now)
+	return f.Store.Lookup(ctx, id, now)
 }
 
 func TestInternalErrorsHideTheirDetail(t *testing.T) {

@@ -175,7 +175,7 @@ func (s *Server) getPaste(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	p, size, rest, err := s.store.Open(c.Request().Context(), id, now)
+	p, size, rest, err := s.store.Lookup(c.Request().Context(), id, now)
 	if err != nil {
 		if errors.Is(err, paste.ErrNotFound) {
 			s.obs.Lookup(false)

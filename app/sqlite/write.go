@@ -11,6 +11,23 @@ import (
 	"github.com/litepaste/litepaste/app/paste"
 )
 
+// Insert stores p under the next paste number and returns it named (its ID
+// and ETag set). Concurrent inserts share one transaction (see writeLoop),
+// so the cost of a commit is paid once per batch rather than once per paste.
+func (s *Store) Insert(ctx context.Context, p paste.Paste) (paste.Paste, error) {
+	done := resultChans.Get().(chan insertResult)
+	select {
+	case s.inserts <- insertRequest{p: p, done: done}:
+	case <-ctx.Done():
+		resultChans.Put(done)
+		return paste.Paste{}, ctx.Err()
+	}
+	// Once queued the write happens; wait for its verdict whatever ctx says.
+	res := <-done
+	resultChans.Put(done)
+	return res.p, res.err
+}
+
 // Batch bounds: how many pastes and how many body bytes one transaction takes.
 const (
 	maxBatch      = 128
@@ -33,9 +50,8 @@ var resultChans = sync.Pool{New: func() any { return make(chan insertResult, 1) 
 
 // lingerFor is how long the writer waits for more pastes before it commits:
 // a transaction costs far more than one more row in it, so under load a
-// short wait makes the batches (about 2 pastes each without it, 9 with it,
-// with 32 clients uploading) and the throughput (about a fifth) larger. A
-// lone upload pays it once: a tenth of a millisecond.
+// short wait makes the batches and the throughput larger (measured in
+// docs/performance.md). A lone upload pays it once.
 const lingerFor = 100 * time.Microsecond
 
 // writeLoop is the single goroutine that inserts pastes. It gathers what
