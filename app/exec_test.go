@@ -46,7 +46,7 @@ func TestExecReplacesTheProcess(t *testing.T) {
 		if err := json.Unmarshal([]byte(args), &a); err != nil {
 			panic(err)
 		}
-		fmt.Fprintln(os.Stderr, run(context.Background(), a, os.Getenv, os.Stderr, nil))
+		fmt.Fprintln(os.Stderr, runArgs(context.Background(), a, os.Getenv, os.Stderr, nil))
 		os.Exit(3)
 	}
 	env, err := exec.LookPath("env")

@@ -57,7 +57,12 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "delete" {
 		err = runDelete(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
 	} else {
-		err = run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
+		var cfg config
+		if cfg, err = parseConfig(os.Args[1:], os.Getenv, os.Stderr); err == nil {
+			// Process-wide settings, so here and not in run, which tests call.
+			tuneCollector(os.Getenv, cfg.uploadMemMiB<<20)
+			err = run(ctx, cfg, os.Stderr, nil)
+		}
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -68,17 +73,13 @@ func main() {
 	}
 }
 
-// run is the whole program; listening receives the bound address once the
-// server accepts connections (tests use it with PORT=0).
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, listening chan<- net.Addr) error {
-	cfg, err := parseConfig(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+// run is the whole program after its configuration; listening receives the
+// bound address once the server accepts connections (tests use it with
+// PORT=0).
+func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net.Addr) error {
 	if cfg.execPath != "" {
 		return execWithSettings(cfg.execPath, cfg.flagEnv)
 	}
-	tuneCollector(getenv, cfg.uploadMemMiB<<20)
 	logs := newLogBuffer(stderr, 100*time.Millisecond)
 	defer logs.Close()
 	log := slog.New(slog.NewJSONHandler(logs, nil))
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		m = metrics.New(reg, func(ctx context.Context) (int64, int64, error) {
 			st, err := store.Stats(ctx)
 			return st.Pastes, st.Bytes, err
-		})
+		}, web.Outcomes())
 		obs = m
 		metrics.Health(reg, store.Ready, filepath.Dir(cfg.dbPath))
 		gather := prometheus.Gatherers{reg}

@@ -38,6 +38,16 @@ func logLine(b *testkit.SyncBuffer, msg string) (map[string]any, bool) {
 	return nil, false
 }
 
+// runArgs is the whole program as main runs it, from its arguments and
+// environment, but for the collector's process-wide settings.
+func runArgs(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, listening chan<- net.Addr) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	return run(ctx, cfg, stderr, listening)
+}
+
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
@@ -62,7 +72,7 @@ func startProgram(t *testing.T, env map[string]string, args ...string) *program 
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &program{stderr: &testkit.SyncBuffer{}, cancel: cancel, done: make(chan error, 1), dbPath: full["DB_PATH"]}
 	listening := make(chan net.Addr, 1)
-	go func() { p.done <- run(ctx, args, envOf(full), p.stderr, listening) }()
+	go func() { p.done <- runArgs(ctx, args, envOf(full), p.stderr, listening) }()
 	select {
 	case a := <-listening:
 		_, port, err := net.SplitHostPort(a.String())
@@ -323,7 +333,7 @@ func TestProgramMigrateOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "fresh", "litepaste.db")
 	listening := make(chan net.Addr, 1)
 	stderr := &testkit.SyncBuffer{}
-	err := run(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), stderr, listening)
+	err := runArgs(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), stderr, listening)
 	if err != nil {
 		t.Fatalf("run -migrate: %v\n%s", err, stderr)
 	}
@@ -344,7 +354,7 @@ func TestProgramMigrateOnly(t *testing.T) {
 
 func TestProgramMigrateOnlyClosesTheDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "litepaste.db")
-	if err := run(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path}), io.Discard, nil); err != nil {
+	if err := runArgs(context.Background(), []string{"-migrate"}, envOf(map[string]string{"DB_PATH": path}), io.Discard, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
@@ -379,7 +389,7 @@ func TestProgramFailsWithAClearError(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			err := run(context.Background(), nil, envOf(env), io.Discard, nil)
+			err := runArgs(context.Background(), nil, envOf(env), io.Discard, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error saying %q", err, tt.want)
 			}
@@ -389,7 +399,7 @@ func TestProgramFailsWithAClearError(t *testing.T) {
 
 func TestProgramHelp(t *testing.T) {
 	var out testkit.SyncBuffer
-	err := run(context.Background(), []string{"-h"}, envOf(nil), &out, nil)
+	err := runArgs(context.Background(), []string{"-h"}, envOf(nil), &out, nil)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("run -h: got %v, want flag.ErrHelp (main exits 0 on it)", err)
 	}
@@ -413,7 +423,7 @@ func TestProgramServesALogPasteDatabase(t *testing.T) {
 			env := map[string]string{"DB_PATH": path, "MAX_SIZE_MB": "4"}
 			upgradeLog := &testkit.SyncBuffer{}
 			if migrateFirst {
-				if err := run(context.Background(), []string{"-migrate"}, envOf(env), upgradeLog, nil); err != nil {
+				if err := runArgs(context.Background(), []string{"-migrate"}, envOf(env), upgradeLog, nil); err != nil {
 					t.Fatalf("run -migrate: %v\n%s", err, upgradeLog)
 				}
 			}
@@ -460,7 +470,7 @@ func TestProgramRefusesAForeignDatabase(t *testing.T) {
 	db.Close()
 	before := testkit.FilesState(t, path)
 	for _, args := range [][]string{nil, {"-migrate"}} {
-		err := run(context.Background(), args, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), io.Discard, nil)
+		err := runArgs(context.Background(), args, envOf(map[string]string{"DB_PATH": path, "PORT": "0"}), io.Discard, nil)
 		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "neither litepaste's nor LogPaste's: tables users") {
 			t.Errorf("run %v: got %v, want one line naming what the file holds", args, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/litepaste/litepaste/app/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -15,7 +14,7 @@ import (
 // StatsFunc reports how many pastes and body bytes the store holds.
 type StatsFunc func(ctx context.Context) (pastes, bytes int64, err error)
 
-// Metrics records what the server does. It satisfies web.Observer.
+// Metrics records what the server does (the web server's Observer).
 type Metrics struct {
 	uploads       *prometheus.CounterVec
 	uploadedBytes prometheus.Counter
@@ -25,12 +24,13 @@ type Metrics struct {
 	duration      *prometheus.HistogramVec
 }
 
-// New registers every collector on reg.
-func New(reg prometheus.Registerer, stats StatsFunc) *Metrics {
+// New registers every collector on reg; outcomes are the upload outcomes,
+// each counted from zero.
+func New(reg prometheus.Registerer, stats StatsFunc, outcomes []string) *Metrics {
 	m := &Metrics{
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "litepaste_uploads_total",
-			Help: "Upload attempts by outcome (" + strings.Join(web.Outcomes, ", ") + ").",
+			Help: "Upload attempts by outcome (" + strings.Join(outcomes, ", ") + ").",
 		}, []string{"outcome"}),
 		uploadedBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "litepaste_uploaded_bytes_total",
@@ -54,7 +54,7 @@ func New(reg prometheus.Registerer, stats StatsFunc) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"method", "route", "code"}),
 	}
-	for _, o := range web.Outcomes {
+	for _, o := range outcomes {
 		m.uploads.WithLabelValues(o)
 	}
 	reg.MustRegister(m.uploads, m.uploadedBytes, m.served, m.notFound, m.swept, m.duration,

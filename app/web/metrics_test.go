@@ -23,7 +23,7 @@ func metered(t *testing.T, opts ...option) (*testServer, *prometheus.Registry) {
 	m := metrics.New(reg, func(ctx context.Context) (int64, int64, error) {
 		s, err := st.Stats(ctx)
 		return s.Pastes, s.Bytes, err
-	})
+	}, web.Outcomes())
 	ts := mustServer(t, append(opts, withObserver(m))...)
 	st = ts.store
 	return ts, reg
@@ -155,7 +155,7 @@ func requestCounts(t *testing.T, reg *prometheus.Registry) map[string]uint64 {
 
 func TestMetricsSwept(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := metrics.New(reg, func(context.Context) (int64, int64, error) { return 0, 0, nil })
+	m := metrics.New(reg, func(context.Context) (int64, int64, error) { return 0, 0, nil }, web.Outcomes())
 	m.Swept(3)
 	m.Swept(0)
 	m.Swept(2)
@@ -182,7 +182,7 @@ func TestMetricsLintClean(t *testing.T) {
 	}
 	// A store that cannot answer makes the scrape fail loudly, not report 0.
 	broken := prometheus.NewRegistry()
-	metrics.New(broken, func(context.Context) (int64, int64, error) { return 0, 0, context.DeadlineExceeded })
+	metrics.New(broken, func(context.Context) (int64, int64, error) { return 0, 0, context.DeadlineExceeded }, web.Outcomes())
 	if _, err := broken.Gather(); err == nil {
 		t.Error("gather with a failing store: got no error, want one")
 	}

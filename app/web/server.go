@@ -44,8 +44,10 @@ const (
 	OutcomeFailed      = "failed"
 )
 
-// Outcomes are all of them, for an Observer that lists them up front.
-var Outcomes = []string{OutcomeStored, OutcomeTooLarge, OutcomeEmpty, OutcomeRateLimited, OutcomeBusy, OutcomeInvalid, OutcomeFailed}
+// Outcomes lists all of them, for an Observer that shows them up front.
+func Outcomes() []string {
+	return []string{OutcomeStored, OutcomeTooLarge, OutcomeEmpty, OutcomeRateLimited, OutcomeBusy, OutcomeInvalid, OutcomeFailed}
+}
 
 // Config is everything the operator can set that the web layer uses.
 type Config struct {
