@@ -1,6 +1,6 @@
 module github.com/litepaste/litepaste
 
-go 1.26.0
+go 1.26.8
 
 require (
 	github.com/klauspost/compress v1.20.4

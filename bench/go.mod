@@ -1,5 +1,5 @@
-module litepaste/bench
+module github.com/litepaste/litepaste/bench
 
-go 1.26.0
+go 1.26.8
 
 require github.com/mattn/go-sqlite3 v1.14.53

@@ -1,6 +1,6 @@
 module github.com/litepaste/litepaste/deploy/test
 
-go 1.26.0
+go 1.26.8
 
 require (
 	github.com/BurntSushi/toml v1.6.0

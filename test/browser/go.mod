@@ -1,6 +1,6 @@
-module litepaste/test/browser
+module github.com/litepaste/litepaste/test/browser
 
-go 1.26.0
+go 1.26.8
 
 require (
 	github.com/chromedp/cdproto v0.159.0

@@ -1,4 +1,4 @@
-module litepaste/test/dockerfile
+module github.com/litepaste/litepaste/test/dockerfile
 
 go 1.26.8
 

@@ -1,5 +1,5 @@
-module litepaste/test/system
+module github.com/litepaste/litepaste/test/system
 
-go 1.26.0
+go 1.26.8
 
 require github.com/mattn/go-sqlite3 v1.14.53

@@ -1,6 +1,6 @@
-module litepaste/tools/litestream
+module github.com/litepaste/litepaste/tools/litestream
 
-go 1.26.0
+go 1.26.8
 
 tool github.com/benbjohnson/litestream/cmd/litestream
 

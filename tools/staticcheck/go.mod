@@ -1,6 +1,6 @@
-module litepaste/tools/staticcheck
+module github.com/litepaste/litepaste/tools/staticcheck
 
-go 1.26.0
+go 1.26.8
 
 tool honnef.co/go/tools/cmd/staticcheck
 

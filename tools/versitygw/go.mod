@@ -1,6 +1,6 @@
-module litepaste/tools/versitygw
+module github.com/litepaste/litepaste/tools/versitygw
 
-go 1.26
+go 1.26.8
 
 tool github.com/versity/versitygw/cmd/versitygw
 
