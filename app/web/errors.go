@@ -25,7 +25,7 @@ func (s *Server) statusOf(err error) (int, string) {
 	case errors.Is(err, paste.ErrInvalidExpiry):
 		return http.StatusBadRequest, "invalid expiry: use a duration such as 1h, 1d, 1w or 30d" + s.maxExpiryHint()
 	case errors.Is(err, paste.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("paste is larger than the limit of %s", formatSize(s.cfg.MaxSize))
+		return http.StatusRequestEntityTooLarge, s.tooLargeMessage()
 	case errors.Is(err, paste.ErrForbidden):
 		return http.StatusForbidden, "delete token does not match"
 	case errors.Is(err, paste.ErrRateLimited):
@@ -99,6 +99,12 @@ func lowerFirst(s string) string {
 		b[0] += 'a' - 'A'
 	}
 	return string(b)
+}
+
+// tooLargeMessage is the 413's wording; the page says the same when it
+// refuses a file before sending it.
+func (s *Server) tooLargeMessage() string {
+	return "paste is larger than the limit of " + formatSize(s.cfg.MaxSize)
 }
 
 func formatSize(n int64) string {

@@ -70,6 +70,10 @@ type pageData struct {
 	ShowDocs bool
 	BaseURL  string
 	MaxSize  string
+	// MaxBytes and TooLarge let the page refuse an oversize file before
+	// sending it, in the server's words.
+	MaxBytes int64
+	TooLarge string
 	Expiries []expiryChoice
 	ID       string
 }
@@ -82,6 +86,8 @@ func (s *Server) render(c echo.Context, name string, data pageData) error {
 	data.ShowDocs = s.cfg.ShowDocs
 	data.BaseURL = s.proxies.baseURL(c.Request())
 	data.MaxSize = formatSize(s.cfg.MaxSize)
+	data.MaxBytes = s.cfg.MaxSize
+	data.TooLarge = s.tooLargeMessage()
 	data.Expiries = s.choices
 	var buf bytes.Buffer
 	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {

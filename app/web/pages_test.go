@@ -219,3 +219,22 @@ func TestClientScriptServedAtBothPaths(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadPageKnowsTheLimit: the page refuses an oversize file before
+// sending it, with the limit and the very words of the server's 413.
+func TestUploadPageKnowsTheLimit(t *testing.T) {
+	ts := mustServer(t, withConfig(func(c *web.Config) { c.MaxSize = 3 << 20 }))
+	page := ts.do(req(http.MethodGet, "/", nil)).Body.String()
+	tooBig := ts.do(req(http.MethodPut, "/", strings.NewReader(strings.Repeat("x", 3<<20+1))))
+	if tooBig.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("PUT of 3 MiB + 1: got status %d, want 413", tooBig.Code)
+	}
+	for _, want := range []string{
+		`data-max-bytes="3145728"`,
+		`data-too-large="` + strings.TrimSpace(tooBig.Body.String()) + `"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 // publicHost is the address the screenshots show.
 const publicHost = "paste.example.com"
 
-// sampleLog is what the README's screenshot shows in the text area.
+// sampleLog is the file the README's screenshot shows chosen and uploaded.
 const sampleLog = `2026-11-26T09:14:02.118Z INFO  orders-api starting v1.4.2 (go1.26.8 linux/amd64)
 2026-11-26T09:14:02.121Z INFO  db         opened /data/orders.db (WAL, busy_timeout=5000)
 2026-11-26T09:14:02.187Z INFO  http       listening on :8080
@@ -63,8 +63,13 @@ func TestScreenshots(t *testing.T) {
 			})
 			tb.do(t, "set up the viewport", chromedp.EmulateViewport(1200, 800), setScheme, asPublic)
 			tb.navigate(t, s.URL+"/")
-			tb.do(t, "upload the sample",
-				chromedp.Evaluate[chromedp.Void](`document.getElementById("upload-textarea").value = `+jsString(sampleLog)),
+			logPath := filepath.Join(t.TempDir(), "orders-api.log")
+			if err := os.WriteFile(logPath, []byte(sampleLog+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			chooseFile(t, tb, logPath)
+			tb.waitFor(t, "the file's preview", `document.getElementById("upload-textarea").value !== ""`)
+			tb.do(t, "upload the sample file",
 				chromedp.SetValue(chromedp.ID("expires"), "1w"),
 				chromedp.Click(chromedp.ID("upload")),
 				chromedp.WaitVisible(chromedp.ID("paste-link")),
