@@ -130,7 +130,9 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 		metrics.Health(reg, store.Ready, filepath.Dir(cfg.dbPath))
 		gather := prometheus.Gatherers{reg}
 		if replication != nil {
-			metrics.Replication(reg, replication.Status)
+			metrics.Replication(reg, func() metrics.ReplicationStatus {
+				return metrics.ReplicationStatus(replication.Status())
+			})
 		}
 		if cfg.litestreamMetrics != "" {
 			gather = append(gather, metrics.Forward(cfg.litestreamMetrics))

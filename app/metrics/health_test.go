@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/litepaste/litepaste/app/litestream"
 	"github.com/litepaste/litepaste/app/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,8 +32,8 @@ func TestReadyFollowsTheStoreAndDiskIsMeasured(t *testing.T) {
 func TestReplicationFiguresComeFromTheMonitor(t *testing.T) {
 	last := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	reg := prometheus.NewRegistry()
-	metrics.Replication(reg, func() litestream.Status {
-		return litestream.Status{LastSync: last, Lag: 75 * time.Second, Stalled: true, Stalls: 2, StatusErrors: 3}
+	metrics.Replication(reg, func() metrics.ReplicationStatus {
+		return metrics.ReplicationStatus{LastSync: last, Lag: 75 * time.Second, Stalled: true, Stalls: 2, StatusErrors: 3}
 	})
 	for name, want := range map[string]float64{
 		"litepaste_replication_lag_seconds":                 75,

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/litepaste/litepaste/app/litestream"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -28,13 +27,22 @@ var (
 		"Polls of Litestream's control socket that got no answer.", nil, nil)
 )
 
+// ReplicationStatus is what the collector needs of the replication monitor
+// (declared here so that metrics imports no other adapter; main converts).
+type ReplicationStatus struct {
+	LastSync             time.Time
+	Lag                  time.Duration
+	Stalled              bool
+	Stalls, StatusErrors int64
+}
+
 // Replication registers the replication figures of status on reg, read at
 // scrape time.
-func Replication(reg prometheus.Registerer, status func() litestream.Status) {
+func Replication(reg prometheus.Registerer, status func() ReplicationStatus) {
 	reg.MustRegister(replicationCollector{status})
 }
 
-type replicationCollector struct{ status func() litestream.Status }
+type replicationCollector struct{ status func() ReplicationStatus }
 
 func (c replicationCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{lagDesc, lastSyncDesc, stalledDesc, stallsDesc, statusErrorsDesc} {
