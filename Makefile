@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build tools screenshots test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy test-monitoring check bench demo run clean
+.PHONY: all build tools screenshots cost test test-unit test-fuzz test-browser test-system test-dockerfile test-deploy test-monitoring check bench demo run clean
 
 all: check test
 
@@ -81,6 +81,14 @@ check: $(BIN)/staticcheck
 # Re-render docs/screenshot*.png from the real page in headless Chromium.
 screenshots: build
 	cd test/browser && LITEPASTE_BIN=$(BIN)/litepaste UPDATE_SCREENSHOTS=1 go test -count=1 -run Screenshots ./...
+
+# The S3 request bill of the shipped litestream.yml: one scaled day of each load against
+# versitygw, all at once (about 35 minutes at COST_FACTOR 60), priced at AWS S3 Standard.
+COST_FACTOR ?= 60
+cost: build $(BIN)/litestream $(BIN)/versitygw
+	set -o pipefail; cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw \
+	  LITEPASTE_COST_LOADS=all LITEPASTE_COST_FACTOR=$(COST_FACTOR) \
+	  go test -count=1 -run '^TestRequestCost$$' -timeout 3h -v . 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
 
 bench: build $(BIN)/litestream $(BIN)/versitygw
 	bench/run.sh

@@ -97,9 +97,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 
 // After a deletion, the replica still holds the paste's bytes until
 // Litestream has taken a snapshot after it and then seen one more change
-// (litestream.yml: a snapshot every 12 h, kept 12 h). So for heartbeatFor
-// after each deletion, Heartbeat writes a tiny change every heartbeatEvery;
-// a service with no deletions pays nothing.
+// before the next snapshot (litestream.yml: a snapshot every 12 h, so within
+// 24 h). So for heartbeatFor after each deletion, Heartbeat writes a tiny
+// change every heartbeatEvery; a service with no deletions pays nothing.
 const (
 	heartbeatFor   = 26 * time.Hour
 	heartbeatEvery = time.Hour

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,19 +98,41 @@ func TestLitestreamSettingsFromEnvironment(t *testing.T) {
 		"LITESTREAM_ENDPOINT=http://"+s3.addr,
 		"LITESTREAM_REGION=us-east-1",
 		"DB_SYNC_INTERVAL=2s")...)
+	timer := func(path string) string { return shippedTimer(t, ts, path).String() }
 	b := body("settings", 500)
 	mustUpload(t, c.base, b)
 	waitFor(t, 30*time.Second, "the paste in the bucket", func() bool {
 		return s3.hasMarker("settings", markerOf(b))
 	})
-	for _, want := range []string{
+	reports := []string{
 		`msg="replicating to" type=s3 sync-interval=2s bucket=settings path=litepaste region=us-east-1 endpoint=http://` + s3.addr,
 		`msg="serving metrics on" url=http://127.0.0.1:9090/metrics`,
 		`msg="control socket listening" system=server path=/run/litestream.sock`,
-		`msg="starting L0 retention monitor" system=store interval=5m0s`,
-	} {
+		// the timers of litestream.yml, each as litestream read it
+		`msg="starting compaction monitor" system=store level=1 interval=` + timer("levels[0].interval"),
+		`msg="starting compaction monitor" system=store level=9 interval=` + timer("snapshot.interval"),
+		`msg="starting L0 retention monitor" system=store interval=` + timer("l0-retention-check-interval") + ` retention=` + timer("l0-retention"),
+	}
+	for _, want := range reports {
 		if c.countLines(want) != 1 {
 			t.Errorf("litestream did not report %q", want)
 		}
+	}
+	// reported only when the retention is the shorter, by the restore step too
+	if shippedTimer(t, ts, "snapshot.retention") < shippedTimer(t, ts, "snapshot.interval") {
+		want := `msg="snapshot retention is shorter than snapshot interval" field=snapshot.retention retention=` + timer("snapshot.retention") + ` interval=` + timer("snapshot.interval")
+		if c.countLines(want) == 0 {
+			t.Errorf("litestream did not report %q", want)
+		}
+	}
+	_, _, timers := scaledLitestream(t, ts, 1, 0)
+	want := 1 // the snapshots
+	for p := range timers {
+		if strings.HasPrefix(p, "levels[") {
+			want++
+		}
+	}
+	if n := c.countLines(`msg="starting compaction monitor"`); n != want {
+		t.Errorf("litestream started %d compaction monitors, want %d (one a level and the snapshots)", n, want)
 	}
 }

@@ -4,56 +4,20 @@ import (
 	"bytes"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
 
-// Test-scale values of the shipped retention settings: each line of the
-// shipped litestream.yml on the left is replaced by the one on the right.
-var scaledRetention = []struct{ shipped, scaled string }{
-	{"  - interval: 30s\n  - interval: 5m\n  - interval: 1h\n", "  - interval: 1s\n  - interval: 2s\n  - interval: 3s\n"},
-	{"l0-retention: 5m\nl0-retention-check-interval: 5m\n", "l0-retention: 1s\nl0-retention-check-interval: 1s\n"},
-	{"snapshot:\n  interval: 12h\n  retention: 12h\n", "snapshot:\n  interval: 6s\n  retention: 6s\n"},
-}
+// retentionFactor scales the shipped timers down for the retention test: a
+// 12 h snapshot interval becomes 6 s.
+const retentionFactor = 7200
 
-// The scaled window: two snapshot intervals, one L3 interval, and slack for
-// a loaded machine. At full scale: 2 x 12h + 1h.
-const (
-	scaledSnapshot = 6 * time.Second
-	scaledWindow   = 2*scaledSnapshot + 3*time.Second + 15*time.Second
-)
-
-// scaledConfigLayer returns a layer whose /etc/litestream.yml is the shipped
-// one with the retention settings scaled down.
-func scaledConfigLayer(t *testing.T, ts *toolset) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(ts.repo, "litestream.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(b)
-	for _, r := range scaledRetention {
-		if !strings.Contains(cfg, r.shipped) {
-			t.Fatalf("litestream.yml no longer contains %q: update scaledRetention", r.shipped)
-		}
-		cfg = strings.Replace(cfg, r.shipped, r.scaled, 1)
-	}
-	return litestreamConfigLayer(t, cfg)
-}
-
-// litestreamConfigLayer returns a layer whose /etc/litestream.yml is cfg.
-func litestreamConfigLayer(t *testing.T, cfg string) string {
-	t.Helper()
-	layer := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(layer, "etc"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(layer, "etc", "litestream.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return layer
+// deletionWindow is how long after a deletion its bytes may stay in the
+// bucket: two snapshot intervals (the first snapshot after the deletion
+// deletes the older ones; the one after it lets the merged files older than
+// that first one go), plus slack for a loaded machine.
+func deletionWindow(snapshot time.Duration) time.Duration {
+	return 2*snapshot + 15*time.Second
 }
 
 // uploadWith PUTs body with extra headers and returns the paste and its
@@ -80,14 +44,23 @@ func TestDeletedAndExpiredPastesLeaveTheBucket(t *testing.T) {
 	s3 := startS3(t, ts)
 	url := s3.bucket("retention")
 	data := dataDir(t)
-	c := runContainerLayers(t, ts, "retention", data, []string{scaledConfigLayer(t, ts)},
-		append(replicaEnv(s3, url), "SWEEP_INTERVAL=1s")...)
+	layer, env, timers := scaledLitestream(t, ts, retentionFactor, 0)
+	window := deletionWindow(timers["snapshot.interval"])
+	c := runContainerLayers(t, ts, "retention", data, []string{layer},
+		append(append(replicaEnv(s3, url), env...), "SWEEP_INTERVAL=1s")...)
 	c.waitReady()
 
 	deleted, token := uploadWith(t, c.base, body("retention-deleted", 3000), http.Header{})
-	expired, _ := uploadWith(t, c.base, body("retention-expired", 3000), http.Header{"X-Expires": {"3s"}})
+	expired, _ := uploadWith(t, c.base, body("retention-expired", 3000), http.Header{"X-Expires": {"15s"}})
 	gone := func(p paste) bool { return !s3.hasMarker("retention", markerOf(p.body)) }
-	waitFor(t, 30*time.Second, "both pastes in the bucket", func() bool { return !gone(deleted) && !gone(expired) })
+	// The longest way out: the pastes are in a snapshot and a merged file
+	// before they go (the replica keeps level N under PATH/%04x).
+	for _, level := range []string{"0009", "0001"} {
+		waitFor(t, 30*time.Second, "both pastes in level "+level, func() bool {
+			return s3.hasMarkerUnder("retention", "litepaste/"+level, markerOf(deleted.body)) &&
+				s3.hasMarkerUnder("retention", "litepaste/"+level, markerOf(expired.body))
+		})
+	}
 
 	// writes keep coming while we wait
 	stop := make(chan struct{})
@@ -118,8 +91,8 @@ func TestDeletedAndExpiredPastesLeaveTheBucket(t *testing.T) {
 		t.Fatalf("DELETE: %s", resp.Status)
 	}
 	deletedAt := time.Now()
-	deletedGone := waitFor(t, scaledWindow, "the deleted paste to leave the bucket", func() bool { return gone(deleted) })
-	waitFor(t, scaledWindow, "the expired paste to leave the bucket", func() bool { return gone(expired) })
+	deletedGone := waitFor(t, window, "the deleted paste to leave the bucket", func() bool { return gone(deleted) })
+	waitFor(t, window, "the expired paste to leave the bucket", func() bool { return gone(expired) })
 	expiredGone := time.Since(deletedAt)
 
 	// The restored database holds neither (secure_delete zeroes freed pages).
@@ -134,6 +107,6 @@ func TestDeletedAndExpiredPastesLeaveTheBucket(t *testing.T) {
 			t.Errorf("the restored database still holds the bytes of %s", m)
 		}
 	}
-	t.Logf("FIGURES retention (scaled: snapshots every %s, kept %s, levels 1s/2s/3s): the deleted paste left the bucket %d ms after DELETE, the expired one %d ms after that DELETE (it expired 3 s after upload); neither is in a restored copy",
-		scaledSnapshot, scaledSnapshot, deletedGone.Milliseconds(), expiredGone.Milliseconds())
+	t.Logf("FIGURES retention (litestream.yml scaled down %d times: %s): the deleted paste left the bucket %d ms after DELETE, the expired one %d ms after that DELETE (it expired 15 s after upload), within the scaled window of %s; neither is in a restored copy",
+		retentionFactor, describeTimers(timers), deletedGone.Milliseconds(), expiredGone.Milliseconds(), window)
 }

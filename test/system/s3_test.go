@@ -146,13 +146,19 @@ func (s *s3Server) objects(bucket string) []string {
 // where a few bytes happen to repeat earlier data, so any of the four
 // 16-character quarters of the random part found verbatim will do.
 func (s *s3Server) hasMarker(bucket string, m []byte) bool {
+	return s.hasMarkerUnder(bucket, "", m)
+}
+
+// hasMarkerUnder is hasMarker for the objects under a prefix directory of
+// the bucket, such as "litepaste/ltx/9" (the snapshots).
+func (s *s3Server) hasMarkerUnder(bucket, dir string, m []byte) bool {
 	random := m[bytes.LastIndexByte(m, ':')+1:]
 	var parts [][]byte
 	for i := 0; i+16 <= len(random); i += 16 {
 		parts = append(parts, random[i:i+16])
 	}
 	found := false
-	_ = filepath.WalkDir(filepath.Join(s.root, bucket), func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(s.root, bucket, dir), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || found {
 			return nil
 		}
