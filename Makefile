@@ -88,7 +88,7 @@ COST_FACTOR ?= 60
 cost: build $(BIN)/litestream $(BIN)/versitygw
 	set -o pipefail; cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw \
 	  LITEPASTE_COST_LOADS=all LITEPASTE_COST_FACTOR=$(COST_FACTOR) \
-	  go test -count=1 -run '^TestRequestCost$$' -timeout 3h -v . 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
+	  go test -count=1 -parallel 8 -run '^TestRequestCost$$' -timeout 3h -v . 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
 
 bench: build $(BIN)/litestream $(BIN)/versitygw
 	bench/run.sh
