@@ -85,8 +85,8 @@ screenshots: build
 # The S3 request bill of the shipped litestream.yml: one scaled day of each load against
 # versitygw, all at once (about 35 minutes at COST_FACTOR 60), priced at AWS S3 Standard.
 COST_FACTOR ?= 60
-cost: build $(BIN)/litestream $(BIN)/versitygw
-	set -o pipefail; cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw \
+cost: build $(BIN)/litestream $(BIN)/litestream-v0.3 $(BIN)/versitygw
+	set -o pipefail; cd test/system && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream LITESTREAM_V03_BIN=$(BIN)/litestream-v0.3 VERSITYGW_BIN=$(BIN)/versitygw \
 	  LITEPASTE_COST_LOADS=all LITEPASTE_COST_FACTOR=$(COST_FACTOR) \
 	  go test -count=1 -parallel 8 -run '^TestRequestCost$$' -timeout 3h -v . 2>&1 | grep -Ev '^=== (RUN|PAUSE|CONT)'
 
