@@ -64,14 +64,14 @@ test-monitoring:
 	  echo "SKIP test-monitoring: promtool not found (Debian: apt-get install prometheus)"; exit 0; fi; \
 	cd deploy/monitoring && promtool check rules alerts.yml && promtool test rules alerts_test.yml
 
-test-dockerfile:
-	cd test/dockerfile && go test -count=1 ./...
+test-dockerfile: build
+	cd test/dockerfile && LITEPASTE_BIN=$(BIN)/litepaste go test -count=1 ./...
 
 test-deploy: build $(BIN)/litestream $(BIN)/versitygw
 	cd deploy/test && LITEPASTE_BIN=$(BIN)/litepaste LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw go test -count=1 ./...
 
 # Every Go module of the repository (the app and each test module with its own go.mod).
-MODULES := . test/system test/browser test/dockerfile deploy/test bench
+MODULES := . test/system test/browser test/dockerfile test/kit deploy/test bench
 
 check: $(BIN)/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -44,6 +44,11 @@ type config struct {
 	litestreamSocket  string
 	litestreamMetrics string
 	replicationStall  time.Duration
+	// describe, with -describe, prints what describe says instead of
+	// serving; envVars and flagNames are what it lists.
+	describe  bool
+	envVars   []string
+	flagNames []string
 }
 
 // defaultDBPath is DB_PATH when neither the flag nor the variable sets it.
@@ -126,6 +131,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.String(&c.metricsAddr, "metricsaddr", "METRICS_ADDR", "", "address for Prometheus /metrics, e.g. 127.0.0.1:9091 (empty = off; in the container litestream has 127.0.0.1:9090)")
 	f.Int(&c.readyFD, "readyfd", "READY_FD", 0, "file descriptor to write a newline to once listening (s6 notification-fd; 0 = off)")
 	fs.BoolVar(&c.migrateOnly, "migrate", false, "create or upgrade the database at DB_PATH (an older litepaste schema or a LogPaste database), then exit (the container's restore step uses it)")
+	fs.BoolVar(&c.describe, describeFlag, false, "print the routes, variables and flags as JSON, then exit (for the repository's checks)")
 	fs.StringVar(&c.execPath, "exec", "", "check the other flags and settings, then run this program in litepaste's place with each flag given as its environment variable (the image's entrypoint: flags after the image name reach every step)")
 	var adminSocket string
 	f.String(&adminSocket, "adminsocket", "ADMIN_SOCKET", "", "Unix socket (this user only) for operator commands such as `litepaste delete ID`; empty = DB_PATH + \"-admin.sock\", off = none")
@@ -138,6 +144,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: litepaste [flags]\n       litepaste delete [-db PATH] [-adminsocket PATH] ID...   (take pastes down on the running server)\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
 		fs.VisitAll(func(fl *flag.Flag) {
+			if fl.Name == describeFlag {
+				return // for the repository's checks, not for operators
+			}
 			if env, ok := f.envOf[fl.Name]; ok {
 				fmt.Fprintf(out, "  -%s (env %s, default %q)\n    \t%s\n", fl.Name, env, fl.DefValue, fl.Usage)
 				return
@@ -154,6 +163,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	for _, env := range f.envOf {
+		c.envVars = append(c.envVars, env)
+	}
+	fs.VisitAll(func(fl *flag.Flag) { c.flagNames = append(c.flagNames, fl.Name) })
 	if c.execPath != "" {
 		var noEnv string
 		fs.Visit(func(fl *flag.Flag) {

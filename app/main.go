@@ -58,7 +58,10 @@ func main() {
 		err = runDelete(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
 	} else {
 		var cfg config
-		if cfg, err = parseConfig(os.Args[1:], os.Getenv, os.Stderr); err == nil {
+		cfg, err = parseConfig(os.Args[1:], os.Getenv, os.Stderr)
+		if err == nil && cfg.describe {
+			err = describe(os.Stdout, cfg)
+		} else if err == nil {
 			// Process-wide settings, so here and not in run, which tests call.
 			tuneCollector(os.Getenv, cfg.uploadMemMiB<<20)
 			err = run(ctx, cfg, os.Stderr, nil)
@@ -217,10 +220,10 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 // tuneCollector sets the garbage collector's pace and memory limit, each
 // unless the environment (GOGC, GOMEMLIMIT) already has.
 func tuneCollector(getenv func(string) string, uploadMemory int64) {
-	if getenv("GOGC") == "" {
+	if getenv(envGOGC) == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	if getenv("GOMEMLIMIT") == "" {
+	if getenv(envGOMEMLIMIT) == "" {
 		// Upload bodies are bounded by -uploadmemory; a soft limit just
 		// above it makes the collector reclaim them rather than let the heap grow
 		// by gcPercent past them.

@@ -153,17 +153,6 @@ func waitTCP(ctx context.Context, p *proc, addr string, within time.Duration) er
 	}
 }
 
-// freeAddr returns a loopback address that was free a moment ago, for programs that cannot
-// listen on port 0 and report the port they got.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := l.Addr().String()
-	return addr, l.Close()
-}
-
 // envWithout returns the environment minus the named variables, so that settings of the
 // machine running the bench do not leak into the programs under test.
 func envWithout(names ...string) []string {

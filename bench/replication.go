@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 const (
@@ -15,48 +17,59 @@ const (
 )
 
 // replication is versitygw serving a bucket from a local directory and litestream
-// replicating litepaste's database into it.
+// replicating litepaste's database into it, and the durable ceiling's beside it, so
+// that both pay for replication alike.
 type replication struct {
-	vgw, ls    *proc
+	vgw        *kit.VersityGW
+	ls         *proc
 	replicaDir string
 }
 
-func (b *bench) startReplication(ctx context.Context, dbPath string) (*replication, error) {
+func (b *bench) startReplication(ctx context.Context, dbPath, durablePath string) (*replication, error) {
 	root := b.path("s3")
 	// The posix backend treats each top-level directory as a bucket.
 	if err := os.MkdirAll(filepath.Join(root, s3Bucket), 0o755); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := kit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	vgw, err := startProc("versitygw", b.path("versitygw.log"), os.Environ(), b.cfg.versitygw,
-		"--access", s3Key, "--secret", s3Secret, "--port", addr, "--quiet", "posix", root)
+	vlog, err := os.Create(b.path("versitygw.log"))
 	if err != nil {
 		return nil, err
 	}
-	b.procs = append(b.procs, vgw)
-	if err := waitTCP(ctx, vgw, addr, 30*time.Second); err != nil {
+	defer vlog.Close()
+	vgw, err := kit.StartVersityGW(b.cfg.versitygw, addr, root, s3Key, s3Secret, vlog)
+	if err != nil {
 		return nil, err
 	}
+	r := &replication{vgw: vgw, replicaDir: filepath.Join(root, s3Bucket, "litepaste")}
+	ok := false
+	defer func() {
+		if !ok {
+			vgw.Stop()
+		}
+	}()
 
 	config := b.path("litestream.yml")
 	// As the image's litestream.yml: DB_SYNC_INTERVAL sets both intervals.
-	yml := fmt.Sprintf(`dbs:
-  - path: %s
+	yml := "dbs:\n"
+	for name, path := range map[string]string{"litepaste": dbPath, "durable": durablePath} {
+		yml += fmt.Sprintf(`  - path: %s
     monitor-interval: %s
     replica:
       type: s3
       bucket: %s
-      path: litepaste
+      path: %s
       endpoint: http://%s
       region: us-east-1
       force-path-style: true
       access-key-id: %s
       secret-access-key: %s
       sync-interval: %s
-`, dbPath, b.cfg.syncInterval, s3Bucket, addr, s3Key, s3Secret, b.cfg.syncInterval)
+`, path, b.cfg.syncInterval, s3Bucket, name, addr, s3Key, s3Secret, b.cfg.syncInterval)
+	}
 	if err := os.WriteFile(config, []byte(yml), 0o600); err != nil {
 		return nil, err
 	}
@@ -68,12 +81,13 @@ func (b *bench) startReplication(ctx context.Context, dbPath string) (*replicati
 		return nil, err
 	}
 	b.procs = append(b.procs, ls)
-	r := &replication{vgw: vgw, ls: ls, replicaDir: filepath.Join(root, s3Bucket, "litepaste")}
+	r.ls = ls
 
 	wait, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
 		if files, _ := dirBytes(r.replicaDir); files > 0 {
+			ok = true
 			return r, nil
 		}
 		if ls.exited() {
@@ -104,7 +118,5 @@ func (r *replication) stop(b *bench) {
 	}
 	files, size := dirBytes(r.replicaDir)
 	fmt.Printf("  replica after litestream's final sync: %d files, %s\n", files, mib(size))
-	if err := r.vgw.stop(20 * time.Second); err != nil {
-		fmt.Printf("  versitygw: %v\n", err)
-	}
+	r.vgw.Stop()
 }

@@ -62,7 +62,7 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 	}
 	var rep *replication
 	if replicated {
-		if rep, err = b.startReplication(ctx, dbPath); err != nil {
+		if rep, err = b.startReplication(ctx, dbPath, b.path(name+"/durable.db")); err != nil {
 			return err
 		}
 		defer rep.stop(b)

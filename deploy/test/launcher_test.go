@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 // The launcher of deploy/platform/start, run for real: the image's restore
@@ -40,7 +41,7 @@ func findTools(t *testing.T) tools {
 			p = filepath.Join(repoRoot(t), "bin", name)
 		}
 		if _, err := os.Stat(p); err != nil {
-			if !inCI() {
+			if !kit.InCI() {
 				t.Skipf("%s not found (%s, or set %s; make build tools); skipping", name, p, env)
 			}
 			t.Fatalf("%s not found at %s (set %s)", name, p, env)
@@ -112,7 +113,7 @@ func launch(t *testing.T, start, path string, env ...string) *launched {
 // launchArgs is launch with arguments for the launcher (LogPaste's flags).
 func launchArgs(t *testing.T, start, path string, args []string, env ...string) *launched {
 	t.Helper()
-	port := freePort(t)
+	port := kit.FreePort(t)
 	cmd := exec.Command(start, args...)
 	cmd.Env = append([]string{
 		"PATH=" + path,
@@ -204,16 +205,6 @@ func hasFiles(dir string) bool {
 	return found
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startS3 runs versitygw over a temp dir with one bucket and returns its
 // address, the bucket's directory, and a function that stops it.
 func startS3(t *testing.T, bin string) (addr, bucket string, stop func()) {
@@ -222,36 +213,13 @@ func startS3(t *testing.T, bin string) (addr, bucket string, stop func()) {
 	if err := os.Mkdir(filepath.Join(root, "pastes"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cmd := exec.Command(bin, "--port", addr, "--access", s3Key, "--secret", s3Secret, "--quiet", "posix", root)
 	log := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	gw, err := kit.StartVersityGW(bin, fmt.Sprintf("127.0.0.1:%d", kit.FreePort(t)), root, s3Key, s3Secret, log)
+	if err != nil {
+		t.Fatalf("%v: %s", err, log)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	t.Cleanup(stop)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return addr, filepath.Join(root, "pastes"), stop
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not listen on %s: %s", addr, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	t.Cleanup(gw.Stop)
+	return gw.Addr, filepath.Join(root, "pastes"), gw.Stop
 }
 
 func put(t *testing.T, base, body string) string {

@@ -20,24 +20,6 @@ func repoRoot(t *testing.T) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// mustExist reads a file of the repository that other parts of the project
-// provide. Outside CI a missing file skips the test with the reason; in CI it
-// fails, so a deploy check can never pass by not looking.
-func mustExist(t *testing.T, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
-	if err == nil {
-		return b
-	}
-	if os.IsNotExist(err) && !inCI() {
-		t.Skipf("%s is not in the repository yet; skipping (this fails under CI=true)", rel)
-	}
-	t.Fatalf("read %s: %v", rel, err)
-	return nil
-}
-
 func readFile(t *testing.T, rel string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot(t), rel))

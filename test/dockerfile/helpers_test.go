@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/litepaste/litepaste/test/kit"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/patternmatcher"
@@ -163,16 +164,15 @@ func (bc *buildContext) under(rel string) []string {
 	return out
 }
 
-// serverSource joins the server's Go files (app/, without tests).
-func serverSource(t *testing.T) string {
+// describeServer asks the built server (LITEPASTE_BIN, else bin/litepaste)
+// for its routes, variables and flags.
+func describeServer(t *testing.T) kit.Description {
 	t.Helper()
-	var b strings.Builder
-	for _, f := range mustContext(t).under("app") {
-		if strings.HasSuffix(f, ".go") && !strings.HasSuffix(f, "_test.go") {
-			b.Write(mustRead(t, f))
-		}
+	bin := os.Getenv("LITEPASTE_BIN")
+	if bin == "" {
+		bin = filepath.Join(repoRoot, "bin", "litepaste")
 	}
-	return b.String()
+	return kit.Describe(t, bin)
 }
 
 // script is an executable text file of etc/.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 // container is one run of the image under harness.sh.
@@ -64,7 +66,7 @@ func harnessArgs(ts *toolset, state, data string, port int, layers, cmd []string
 // runContainerCmd is runContainerLayers with words after the image name.
 func runContainerCmd(t *testing.T, ts *toolset, name, data string, layers, cmd []string, env ...string) *container {
 	t.Helper()
-	c := &container{t: t, ts: ts, name: name, data: data, port: freePort(t),
+	c := &container{t: t, ts: ts, name: name, data: data, port: kit.FreePort(t),
 		state: filepath.Join(t.TempDir(), "state-"+name)}
 	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
 	args := harnessArgs(ts, c.state, data, c.port, layers, cmd, env...)

@@ -5,7 +5,6 @@ package system_test
 
 import (
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,17 +139,6 @@ func buildImage(ts *toolset) (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-// freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // dataDir returns an empty volume directory owned by the image user.

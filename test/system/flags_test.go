@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 // logpasteFlags are LogPaste's flags as its README passes them after the image name.
@@ -116,7 +118,7 @@ func TestUnknownFlagStopsTheContainer(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := harnessArgs(ts, state, data, freePort(t), nil, []string{"-title", "x", "-bogus"})
+	args := harnessArgs(ts, state, data, kit.FreePort(t), nil, []string{"-title", "x", "-bogus"})
 	t0 := time.Now()
 	out, err := exec.CommandContext(ctx, ts.harness, args...).CombinedOutput()
 	took := time.Since(t0)

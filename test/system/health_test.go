@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 // scrape reads the metrics listener's samples: "name{labels}" -> value.
@@ -59,7 +61,7 @@ func TestRevokedBucketShowsInMetricsAndLog(t *testing.T) {
 	ts := needTools(t)
 	s3 := startS3(t, ts)
 	url := s3.bucket("revoked")
-	metricsPort := freePort(t)
+	metricsPort := kit.FreePort(t)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	// The container shares the host's network: its litestream gets a port of its own, so that
 	// another container running beside this test cannot answer in its place.
@@ -231,6 +233,6 @@ func litestreamAddrLayer(t *testing.T, ts *toolset) (layer, addr string) {
 	if !strings.Contains(string(b), shipped) {
 		t.Fatalf("litestream.yml no longer has %q (the server's run script assumes it)", strings.TrimSpace(shipped))
 	}
-	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr = fmt.Sprintf("127.0.0.1:%d", kit.FreePort(t))
 	return litestreamConfigLayer(t, strings.Replace(string(b), shipped, "\naddr: "+addr+"\n", 1)), addr
 }

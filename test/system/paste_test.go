@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 var client = &http.Client{Timeout: 10 * time.Second}
@@ -162,7 +164,7 @@ func serveFile(t *testing.T, ts *toolset, dbPath string) string {
 // with SIGKILL, as a crash would.
 func hostServer(t *testing.T, ts *toolset, dbPath string) (base string, kill func()) {
 	t.Helper()
-	port := freePort(t)
+	port := kit.FreePort(t)
 	cmd := exec.Command(ts.litepaste)
 	cmd.Env = append(os.Environ(), "DB_PATH="+dbPath, "PORT="+itoa(port))
 	var logs bytes.Buffer

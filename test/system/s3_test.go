@@ -5,15 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 // s3Server is a versitygw process serving a POSIX directory on 127.0.0.1:
@@ -26,8 +24,7 @@ type s3Server struct {
 	addr      string
 	accessLog string
 	log       string
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	gw        *kit.VersityGW // nil while stopped
 }
 
 func startS3(t *testing.T, ts *toolset) *s3Server {
@@ -37,7 +34,7 @@ func startS3(t *testing.T, ts *toolset) *s3Server {
 		t:         t,
 		bin:       ts.versitygw,
 		root:      filepath.Join(dir, "buckets"),
-		addr:      fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		addr:      fmt.Sprintf("127.0.0.1:%d", kit.FreePort(t)),
 		accessLog: filepath.Join(dir, "access.log"),
 		log:       filepath.Join(dir, "versitygw.log"),
 	}
@@ -64,38 +61,18 @@ func (s *s3Server) start() {
 		s.t.Fatal(err)
 	}
 	defer lf.Close()
-	cmd := exec.Command(s.bin, "--port", s.addr, "--access", s3Key, "--secret", s3Secret,
-		"--access-log", s.accessLog, "--quiet", "posix", s.root)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if s.gw, err = kit.StartVersityGW(s.bin, s.addr, s.root, s3Key, s3Secret, lf, "--access-log", s.accessLog); err != nil {
 		s.t.Fatal(err)
 	}
-	s.cmd, s.exited = cmd, make(chan struct{})
-	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(cmd, s.exited)
-	waitFor(s.t, 20*time.Second, "versitygw listening on "+s.addr, func() bool {
-		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
 }
 
 // stop ends versitygw: the address then refuses connections.
 func (s *s3Server) stop() {
-	if s.cmd == nil {
+	if s.gw == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	s.cmd = nil
+	s.gw.Stop()
+	s.gw = nil
 }
 
 // bucket creates an empty bucket and returns the replica URL of path in it.
