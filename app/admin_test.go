@@ -83,7 +83,7 @@ func TestProgramTakesPastesDownOnTheOperatorsCommand(t *testing.T) {
 	if res, got := httpDo(t, http.MethodGet, p.base+"/KeptPast", nil); res.StatusCode != http.StatusOK || string(got) != "kept" {
 		t.Errorf("a paste not taken down: %d %q", res.StatusCode, got)
 	}
-	waitFor(t, "the takedown's log line", func() bool {
+	testkit.WaitFor(t, "the takedown's log line", func() bool {
 		_, ok := logLine(p.stderr, "paste taken down")
 		return ok
 	})

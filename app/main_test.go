@@ -109,17 +109,6 @@ func (p *program) stop(t *testing.T) error {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func httpDo(t *testing.T, method, url string, body io.Reader, headers ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
@@ -205,7 +194,7 @@ func TestProgramServesPastesOverHTTP(t *testing.T) {
 	if l, ok := logLine(p.stderr, "listening"); !ok || !strings.HasSuffix(l["addr"].(string), p.base[strings.LastIndex(p.base, ":"):]) {
 		t.Errorf("log: want a listening line with the address, got %v\n%s", l, p.stderr)
 	}
-	waitFor(t, "request log lines", func() bool {
+	testkit.WaitFor(t, "request log lines", func() bool {
 		return strings.Contains(p.stderr.String(), `"msg":"request","method":"PUT","path":"/build.log","status":200`)
 	})
 	if strings.Contains(p.stderr.String(), "from a form") {
@@ -264,7 +253,7 @@ func TestProgramFinishesARequestInFlightWhenStopped(t *testing.T) {
 	}
 
 	p.cancel()
-	waitFor(t, "the server to stop accepting connections", func() bool {
+	testkit.WaitFor(t, "the server to stop accepting connections", func() bool {
 		c, err := net.Dial("tcp", hostPort)
 		if err == nil {
 			c.Close()
@@ -323,7 +312,7 @@ func TestProgramSweepsExpiredPastes(t *testing.T) {
 		t.Fatal("no metrics address in the log")
 	}
 	metricsURL := "http://" + line["addr"].(string) + "/metrics"
-	waitFor(t, "the sweeper to delete the expired paste", func() bool {
+	testkit.WaitFor(t, "the sweeper to delete the expired paste", func() bool {
 		_, m := httpDo(t, http.MethodGet, metricsURL, nil)
 		return bytes.Contains(m, []byte("litepaste_expired_swept_total 1")) && bytes.Contains(m, []byte("litepaste_pastes 0"))
 	})

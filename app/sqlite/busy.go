@@ -21,8 +21,10 @@ const (
 )
 
 // retryBusy runs op until it does not fail with SQLITE_BUSY, for at most
-// writeWaitFor (or until ctx ends), and returns its last result.
-func retryBusy(ctx context.Context, op func() error) error {
+// writeWaitFor (or until ctx ends), and returns its last result. onBusy, if
+// not nil, is called with ctx each time op found the lock held (tests wait
+// on it).
+func retryBusy(ctx context.Context, onBusy func(context.Context), op func() error) error {
 	deadline := time.Now().Add(writeWaitFor)
 	wait := writeRetryFirst
 	var t *time.Timer
@@ -30,6 +32,9 @@ func retryBusy(ctx context.Context, op func() error) error {
 		err := op()
 		if !isBusy(err) || time.Now().After(deadline) {
 			return err
+		}
+		if onBusy != nil {
+			onBusy(ctx)
 		}
 		if t == nil {
 			t = time.NewTimer(wait)
@@ -48,8 +53,8 @@ func retryBusy(ctx context.Context, op func() error) error {
 
 // beginWrite starts a write transaction on the writer connection (BEGIN
 // IMMEDIATE: it holds the write lock from the start), waiting for the lock.
-func beginWrite(ctx context.Context, db *sql.DB) (tx *sql.Tx, err error) {
-	err = retryBusy(ctx, func() error {
+func beginWrite(ctx context.Context, db *sql.DB, onBusy func(context.Context)) (tx *sql.Tx, err error) {
+	err = retryBusy(ctx, onBusy, func() error {
 		tx, err = db.BeginTx(ctx, nil)
 		return err
 	})
@@ -58,8 +63,8 @@ func beginWrite(ctx context.Context, db *sql.DB) (tx *sql.Tx, err error) {
 
 // execWrite runs one write statement on the writer connection outside a
 // transaction, waiting for the lock.
-func execWrite(ctx context.Context, db *sql.DB, query string, args ...any) (res sql.Result, err error) {
-	err = retryBusy(ctx, func() error {
+func execWrite(ctx context.Context, db *sql.DB, onBusy func(context.Context), query string, args ...any) (res sql.Result, err error) {
+	err = retryBusy(ctx, onBusy, func() error {
 		res, err = db.ExecContext(ctx, query, args...)
 		return err
 	})

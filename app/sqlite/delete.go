@@ -30,7 +30,7 @@ func (s *Store) Delete(ctx context.Context, id paste.ID, now time.Time) error {
 // the heartbeat notes it so the replica drops it too, and the cache evicts
 // it once the deletion is committed.
 func (s *Store) deletePaste(ctx context.Context, id paste.ID, now time.Time, allowed func(tokenHash []byte) error) (err error) {
-	tx, err := beginWrite(ctx, s.w)
+	tx, err := beginWrite(ctx, s.w, s.onBusy)
 	if err != nil {
 		return translate(err)
 	}
@@ -72,7 +72,7 @@ func (s *Store) deletePaste(ctx context.Context, id paste.ID, now time.Time, all
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := execWrite(ctx, s.w,
+		res, err := execWrite(ctx, s.w, s.onBusy,
 			`DELETE FROM pastes WHERE number IN
 			   (SELECT number FROM pastes WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 200)`,
 			formatTime(now))
@@ -86,7 +86,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		total += n
 		if n < 200 {
 			if total > 0 {
-				if _, err := execWrite(ctx, s.w, noteDeletion, formatTime(now)); err != nil {
+				if _, err := execWrite(ctx, s.w, s.onBusy, noteDeletion, formatTime(now)); err != nil {
 					return total, translate(err)
 				}
 			}
@@ -113,7 +113,7 @@ const noteDeletion = `UPDATE replica_heartbeat SET last_delete_at = ?`
 // heartbeatFor and the last touch is heartbeatEvery old; it reports whether
 // it wrote. Call it periodically (the expiry sweeper does).
 func (s *Store) Heartbeat(ctx context.Context, now time.Time) (bool, error) {
-	res, err := execWrite(ctx, s.w,
+	res, err := execWrite(ctx, s.w, s.onBusy,
 		`UPDATE replica_heartbeat SET touched_at = ? WHERE last_delete_at > ? AND touched_at <= ?`,
 		formatTime(now), formatTime(now.Add(-heartbeatFor)), formatTime(now.Add(-heartbeatEvery)))
 	if err != nil {

@@ -30,6 +30,11 @@ func Checkpointing(every time.Duration, frames int) Option {
 	return func(o *options) { o.checkpointEvery, o.restartFrames = every, frames }
 }
 
+// OnBusy calls f, with the write's context, whenever one of the store's
+// writes finds the write lock held and waits for it. Inserts are written
+// with a context of the writer's own.
+func OnBusy(f func(context.Context)) Option { return func(o *options) { o.onBusy = f } }
+
 // FailBeforeCommit makes Open's upgrade fail with err after its last step,
 // just before its transaction would commit.
 func FailBeforeCommit(err error) Option {

@@ -82,7 +82,7 @@ func upgrade(ctx context.Context, path string, o options) (Upgrade, error) {
 	db := openDB(fileURI(path, q))
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	tx, err := beginWrite(ctx, db)
+	tx, err := beginWrite(ctx, db, nil)
 	if err != nil {
 		return Upgrade{}, fmt.Errorf("upgrade the schema: %w", err)
 	}

@@ -49,6 +49,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		inserts: make(chan insertRequest, maxBatch),
 		stopped: make(chan struct{}),
 		upgrade: up,
+		onBusy:  o.onBusy,
 	}
 	if err := s.prepare(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s: %w", path, err), s.closeStmts(), ck.Close(), r.Close(), w.Close())
@@ -68,13 +69,15 @@ type options struct {
 	// defaultRestartFrames.
 	checkpointEvery time.Duration
 	restartFrames   int
+	// onBusy is called whenever a write finds the lock held (see retryBusy).
+	onBusy func(context.Context)
 }
 
 // prepare loads the numbering state and prepares the writer's statements.
 func (s *Store) prepare(ctx context.Context) error {
 	var key []byte
 	var last, highest int64
-	err := retryBusy(ctx, func() error {
+	err := retryBusy(ctx, s.onBusy, func() error {
 		return s.w.QueryRowContext(ctx, `SELECT id_key, last_number,
 		  (SELECT coalesce(max(number), 0) FROM pastes),
 		  EXISTS (SELECT 1 FROM legacy_ids)
@@ -88,7 +91,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.last = uint64(max(last, highest, 0))
 	for _, st := range s.writerStatements() {
-		if err := retryBusy(ctx, func() (err error) {
+		if err := retryBusy(ctx, s.onBusy, func() (err error) {
 			*st.to, err = s.w.PrepareContext(ctx, st.sql)
 			return err
 		}); err != nil {

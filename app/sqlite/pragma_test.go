@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/litepaste/litepaste/app/internal/testkit"
 	"github.com/litepaste/litepaste/app/paste"
 	"github.com/litepaste/litepaste/app/sqlite"
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -342,7 +344,17 @@ func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
 // lock held elsewhere (Litestream takes it once a second), never fail.
 func TestWritesWaitForALockHeldElsewhere(t *testing.T) {
 	path := tempDB(t)
-	s, _ := mustOpen(t, path)
+	// Which writes found the lock held: the deletions by the label in their
+	// context, the insert by having none (the writer has its own context).
+	type label struct{}
+	var mu sync.Mutex
+	waited := map[string]bool{}
+	s, _ := mustOpen(t, path, sqlite.OnBusy(func(ctx context.Context) {
+		name, _ := ctx.Value(label{}).(string)
+		mu.Lock()
+		waited[cmp.Or(name, "insert")] = true
+		mu.Unlock()
+	}))
 	ctx := context.Background()
 	kept := mustInsert(t, s, newPaste(t, []byte("to delete"), paste.Never, "tok"))
 	other := rawDB(t, path, "_busy_timeout=0")
@@ -356,9 +368,13 @@ func TestWritesWaitForALockHeldElsewhere(t *testing.T) {
 	}
 	errs := make(chan error, 3)
 	go func() { _, err := s.Insert(ctx, newPaste(t, []byte("waits"), paste.Never, "")); errs <- err }()
-	go func() { errs <- s.DeleteWithToken(ctx, kept.ID, "tok", t0) }()
-	go func() { _, err := s.DeleteExpired(ctx, t0); errs <- err }()
-	time.Sleep(200 * time.Millisecond) // the writes meet the lock meanwhile
+	go func() { errs <- s.DeleteWithToken(context.WithValue(ctx, label{}, "delete"), kept.ID, "tok", t0) }()
+	go func() { _, err := s.DeleteExpired(context.WithValue(ctx, label{}, "sweep"), t0); errs <- err }()
+	testkit.WaitFor(t, "each write to find the lock held", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return waited["insert"] && waited["delete"] && waited["sweep"]
+	})
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,9 @@ type Store struct {
 	writing sync.Mutex
 	// upgrade is what Open did to the schema.
 	upgrade Upgrade
+	// onBusy is called whenever a write finds the lock held; nil but in
+	// tests.
+	onBusy func(context.Context)
 	// Prepared once on the writer connection, used by every batch.
 	insertPaste, insertChunk, setLast, legacyTaken *sql.Stmt
 }
@@ -104,7 +107,7 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM pastes LIMIT 1)`).Scan(&n); err != nil {
 		return fmt.Errorf("read: %w", translate(err))
 	}
-	tx, err := beginWrite(ctx, s.w)
+	tx, err := beginWrite(ctx, s.w, s.onBusy)
 	if err != nil {
 		return fmt.Errorf("write: %w", translate(err))
 	}

@@ -105,7 +105,7 @@ func (s *Store) insertBatch(batch []insertRequest, results []insertResult) []ins
 	}
 	// Writes outlive any one request: the requester waits for the verdict.
 	ctx := context.Background()
-	tx, err := beginWrite(ctx, s.w)
+	tx, err := beginWrite(ctx, s.w, s.onBusy)
 	if err != nil {
 		return fail(err)
 	}
