@@ -46,19 +46,17 @@ func ETag(body []byte) string {
 }
 
 // The domain's errors. Adapters return these (wrapped or not); the web layer
-// maps each to one status code and one fixed message.
+// maps each to one status code and one fixed message. Errors of the HTTP
+// transport alone (a body too large or malformed, a client over its rate,
+// a server out of upload memory) are the web layer's own.
 var (
 	ErrNotFound      = errors.New("paste not found")
 	ErrInvalidID     = errors.New("invalid paste id")
 	ErrEmpty         = errors.New("paste is empty")
-	ErrTooLarge      = errors.New("paste is too large")
 	ErrForbidden     = errors.New("delete token does not match")
 	ErrInvalidExpiry = errors.New("invalid expiry")
 	ErrIDsExhausted  = errors.New("no paste ids left")
 	ErrStorageFull   = errors.New("storage is full")
-	ErrRateLimited   = errors.New("too many uploads")
-	ErrBusy          = errors.New("server busy")
-	ErrBadUpload     = errors.New("malformed upload")
 	ErrStoreReadOnly = errors.New("storage is read-only")
 )
 

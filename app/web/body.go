@@ -28,11 +28,11 @@ const (
 
 // readLimited reads all of r into one buffer that grows as bytes arrive,
 // each step counted in share before it is allocated; a body over limit is
-// paste.ErrTooLarge. sizeHint (a Content-Length, or -1) caps the buffer at
+// errTooLarge. sizeHint (a Content-Length, or -1) caps the buffer at
 // the announced length.
 func readLimited(r io.Reader, limit, sizeHint int64, share *budgetShare) ([]byte, error) {
 	if sizeHint > limit {
-		return nil, paste.ErrTooLarge
+		return nil, errTooLarge
 	}
 	// One byte more than may arrive: reading it tells a body too long.
 	bound := limit + 1
@@ -66,9 +66,9 @@ func readLimited(r io.Reader, limit, sizeHint int64, share *budgetShare) ([]byte
 	}
 	switch n := int64(len(buf)); {
 	case sizeHint >= 0 && n != sizeHint:
-		return nil, paste.ErrBadUpload
+		return nil, errBadUpload
 	case n > limit:
-		return nil, paste.ErrTooLarge
+		return nil, errTooLarge
 	}
 	return buf, nil
 }
@@ -85,12 +85,12 @@ func nextSize(c, bound int64, known bool) int64 {
 func readError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return paste.ErrTooLarge
+		return errTooLarge
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return errors.Join(errTooSlow, err)
 	}
-	return errors.Join(paste.ErrBadUpload, err)
+	return errors.Join(errBadUpload, err)
 }
 
 // errTooSlow is an upload cut off for stalling or arriving below the

@@ -10,6 +10,14 @@ import (
 	"github.com/litepaste/litepaste/app/paste"
 )
 
+// The transport's errors: about the request, not about a paste.
+var (
+	errTooLarge    = errors.New("paste is too large")
+	errBadUpload   = errors.New("malformed upload")
+	errRateLimited = errors.New("too many uploads")
+	errBusy        = errors.New("server busy")
+)
+
 // statusOf is the one table from domain errors to status codes and the fixed
 // one-line messages clients see. Nothing else about an error leaves the server.
 func (s *Server) statusOf(err error) (int, string) {
@@ -20,17 +28,17 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "paste is empty"
 	case errors.Is(err, errTooSlow):
 		return http.StatusRequestTimeout, "upload too slow: the body must keep arriving"
-	case errors.Is(err, paste.ErrBadUpload):
+	case errors.Is(err, errBadUpload):
 		return http.StatusBadRequest, "malformed upload"
 	case errors.Is(err, paste.ErrInvalidExpiry):
 		return http.StatusBadRequest, "invalid expiry: use a duration such as 1h, 1d, 1w or 30d" + s.maxExpiryHint()
-	case errors.Is(err, paste.ErrTooLarge):
+	case errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge, s.tooLargeMessage()
 	case errors.Is(err, paste.ErrForbidden):
 		return http.StatusForbidden, "delete token does not match"
-	case errors.Is(err, paste.ErrRateLimited):
+	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "too many uploads, try again later"
-	case errors.Is(err, paste.ErrBusy):
+	case errors.Is(err, errBusy):
 		return http.StatusServiceUnavailable, "server busy, try again shortly"
 	case errors.Is(err, paste.ErrStorageFull):
 		return http.StatusInsufficientStorage, "storage is full, try again later"

@@ -58,7 +58,7 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	if s.limiter != nil {
 		if ok, wait := s.limiter.allow(client); !ok {
 			s.obs.Upload(OutcomeRateLimited, 0)
-			return paste.Paste{}, "", retryError{paste.ErrRateLimited, ceilSeconds(wait)}
+			return paste.Paste{}, "", retryError{errRateLimited, ceilSeconds(wait)}
 		}
 	}
 	lifetime, err := s.cfg.Expiry.Lifetime(requestedExpiry(c))
@@ -69,7 +69,7 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	if s.slots != nil {
 		if !s.slots.enter(req.Context(), client, s.slotWait) {
 			s.obs.Upload(OutcomeRateLimited, 0)
-			return paste.Paste{}, "", retryError{paste.ErrRateLimited, ceilSeconds(s.slotWait)}
+			return paste.Paste{}, "", retryError{errRateLimited, ceilSeconds(s.slotWait)}
 		}
 	}
 	share := budgetShare{budget: s.uploads, ctx: req.Context(), wait: s.busyWait}
@@ -116,7 +116,7 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool, s
 		boundary, multi = isMultipart(req)
 	}
 	if !multi && req.ContentLength > maxSize {
-		return nil, paste.ErrTooLarge
+		return nil, errTooLarge
 	}
 	// A body of announced length cannot run past it (net/http stops there)
 	// and that length is within maxSize; any other is cut off just past the
@@ -147,11 +147,11 @@ func requestedExpiry(c echo.Context) string {
 
 func outcomeOf(err error) string {
 	switch {
-	case errors.Is(err, paste.ErrTooLarge):
+	case errors.Is(err, errTooLarge):
 		return OutcomeTooLarge
 	case errors.Is(err, paste.ErrEmpty):
 		return OutcomeEmpty
-	case errors.Is(err, paste.ErrBusy):
+	case errors.Is(err, errBusy):
 		return OutcomeBusy
 	default:
 		return OutcomeInvalid

@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/litepaste/litepaste/app/paste"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -52,7 +51,7 @@ type budgetShare struct {
 	held   int64
 }
 
-// take adds n bytes to the share, or fails with ErrBusy after waiting for
+// take adds n bytes to the share, or fails with errBusy after waiting for
 // them. One upload never asks for more than the whole budget: a form with two
 // parts of the maximum size is counted up to the budget only.
 func (s *budgetShare) take(n int64) error {
@@ -61,7 +60,7 @@ func (s *budgetShare) take(n int64) error {
 		return nil
 	}
 	if !s.budget.acquire(s.ctx, n, s.wait) {
-		return retryError{paste.ErrBusy, 5}
+		return retryError{errBusy, 5}
 	}
 	s.held += n
 	return nil
