@@ -91,7 +91,11 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 	if err != nil {
 		return err
 	}
-	if up := store.Upgraded(); up.From != "" {
+	switch up := store.Upgraded(); up.From {
+	case "":
+	case "empty":
+		log.Info("database created", "db", cfg.dbPath)
+	default:
 		log.Info("database upgraded", "db", cfg.dbPath, "from", up.From, "imported", up.Imported)
 	}
 	if cfg.migrateOnly {
