@@ -45,13 +45,18 @@ func runContainerLayers(t *testing.T, ts *toolset, name, data string, layers []s
 // its entrypoint, user, settings, the volume at /data, then cmd (the words
 // after the image name).
 func harnessArgs(ts *toolset, state, data string, port int, layers, cmd []string, env ...string) []string {
+	return harnessArgsEntry(ts, imageEntrypoint, state, data, port, layers, cmd, env...)
+}
+
+// harnessArgsEntry is harnessArgs for an image with another entrypoint.
+func harnessArgsEntry(ts *toolset, entry []string, state, data string, port int, layers, cmd []string, env ...string) []string {
 	args := []string{"run", "--state", state, "-u", imageUser, "-v", data + ":/data",
 		"-e", "PORT=" + itoa(port), "-e", hostCABundle,
 		// docker sets HOME from the image user's passwd entry
 		"-e", "HOME=/data",
 		// s6-overlay sleeps the whole S6_KILL_GRACETIME at the end of a stop
 		"-e", "HARNESS_EXACT_GRACE=1"}
-	for _, w := range imageEntrypoint {
+	for _, w := range entry {
 		args = append(args, "--entrypoint", w)
 	}
 	for _, e := range append(append([]string{}, imageEnv...), env...) {

@@ -3,6 +3,7 @@ package system_test
 import (
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -324,4 +325,102 @@ func TestLogPasteBucketFailuresStopTheContainer(t *testing.T) {
 			t.Logf("FIGURES LogPaste bucket %s: container stopped with exit code %s, %d objects in the bucket unchanged", tc.bucket, code, len(before))
 		})
 	}
+}
+
+// platformEntry is deploy/platform's image: the launcher as its command, no
+// entrypoint; platformLayer puts the launcher where that Dockerfile copies it.
+var platformEntry = []string{"/usr/local/bin/litepaste-start"}
+
+func platformLayer(t *testing.T, ts *toolset) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join(ts.repo, "deploy/platform/start"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "usr/local/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, platformEntry[0]), src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestLauncherFromALogPasteBucket: the launcher of deploy/platform (Heroku,
+// fly.io), run as the platform image's command under the harness, restores
+// and upgrades a LogPaste bucket and serves it; on an unreadable v0.3 backup
+// it stops before the server starts, with the bucket unchanged. (Under the
+// harness the launcher runs as root; the platforms run it as their user.)
+func TestLauncherFromALogPasteBucket(t *testing.T) {
+	ts := needTools(t)
+	s3 := startS3(t, ts)
+	layer := platformLayer(t, ts)
+	rows := logpasteEntries(30, true)
+	writeLogPasteBucket(t, ts, s3, "platform", rows)
+	env := replicaEnv(s3, s3.replicaURL("platform", "litepaste"))
+
+	state := filepath.Join(t.TempDir(), "state")
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	var out strings.Builder
+	cmd := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, state, dataDir(t), port, []string{layer}, nil, env...)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_, _ = exec.Command(ts.harness, "kill", state).CombinedOutput()
+		if t.Failed() {
+			t.Logf("launcher under the harness:\n%s", out.String())
+		}
+	})
+	ready := waitFor(t, 60*time.Second, "the launcher's server", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("the launcher exited before it served: %v", err)
+		default:
+		}
+		return httpStatus(base+"/readyz") == 200
+	})
+	served := checkLogPasteServed(t, base, rows)
+	p := mustUpload(t, base, body("launcher", 5000))
+	waitFor(t, 30*time.Second, "the new paste in LTX files beside the v0.3 backup", func() bool {
+		return ltxFiles(s3, "platform") > 0 && s3.hasMarker("platform", markerOf(p.body))
+	})
+	code, err := exec.Command(ts.harness, "stop", state, "30").Output()
+	if err != nil || strings.TrimSpace(string(code)) != "0" {
+		t.Errorf("stop: exit code %s (%v), want 0", code, err)
+	}
+	<-exited
+
+	bad := "platformbad"
+	writeLogPasteBucket(t, ts, s3, bad, logpasteEntries(6, false))
+	snaps, _ := filepath.Glob(filepath.Join(s3.root, bad, "litepaste", "generations", "*", "snapshots", "*.snapshot.lz4"))
+	for _, sp := range snaps {
+		if err := os.Truncate(sp, 20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := s3.objects(bad)
+	failed, err := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, filepath.Join(t.TempDir(), "state"), dataDir(t), freePort(t),
+		[]string{layer}, nil, replicaEnv(s3, s3.replicaURL(bad, "litepaste"))...)...).CombinedOutput()
+	var exit *exec.ExitError
+	badCode := 0
+	if errors.As(err, &exit) {
+		badCode = exit.ExitCode()
+	}
+	if badCode == 0 {
+		t.Errorf("launcher on an unreadable v0.3 backup: %v, want a non-zero exit\n%s", err, failed)
+	}
+	if !strings.Contains(string(failed), "restore: cannot read the replica") || strings.Contains(string(failed), `"msg":"listening"`) {
+		t.Errorf("launcher on an unreadable v0.3 backup: want the restore step's refusal and no server:\n%s", failed)
+	}
+	if after := s3.objects(bad); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Errorf("the bucket changed:\nbefore %v\nafter  %v", before, after)
+	}
+	t.Logf("FIGURES launcher: %d LogPaste pastes restored, upgraded and served (%d/%d SHA-256 equal) %d ms after start; stop exit code %s; unreadable v0.3 backup: exit code %d, bucket unchanged",
+		len(rows), served, len(rows), ready.Milliseconds(), strings.TrimSpace(string(code)), badCode)
 }
