@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/litepaste/litepaste/test/kit"
 	_ "github.com/mattn/go-sqlite3"
 )
 
@@ -194,12 +195,15 @@ func ltxFiles(s3 *s3Server, bucket string) int {
 	return len(m)
 }
 
-// checkLogPasteServed fetches every old paste and compares SHA-256s.
-func checkLogPasteServed(t *testing.T, base string, rows []logpasteEntry) int {
+// checkLogPasteServed fetches every old paste and compares SHA-256s; it
+// returns how many matched and a digest of what was served (see pasteDigest).
+func checkLogPasteServed(t *testing.T, base string, rows []logpasteEntry) (int, string) {
 	t.Helper()
 	ok := 0
-	for _, e := range rows {
+	served := make([]logpasteEntry, len(rows))
+	for i, e := range rows {
 		got, found, err := fetch(base, e.id)
+		served[i] = logpasteEntry{id: e.id, contents: got}
 		switch {
 		case err != nil:
 			t.Errorf("LogPaste paste %s: %v", e.id, err)
@@ -211,7 +215,17 @@ func checkLogPasteServed(t *testing.T, base string, rows []logpasteEntry) int {
 			ok++
 		}
 	}
-	return ok
+	return ok, pasteDigest(served)
+}
+
+// pasteDigest is the SHA-256 of the lines "ID SHA-256-of-contents", one per
+// paste in order: one value to compare for a whole set of pastes.
+func pasteDigest(rows []logpasteEntry) string {
+	h := sha256.New()
+	for _, e := range rows {
+		fmt.Fprintf(h, "%s %x\n", e.id, sha256.Sum256(e.contents))
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))[:16]
 }
 
 // TestFromALogPasteBucket: a bucket that holds only LogPaste's Litestream
@@ -237,7 +251,7 @@ func TestFromALogPasteBucket(t *testing.T) {
 			t.Errorf("first container: the console does not say %q once", want)
 		}
 	}
-	oldA := checkLogPasteServed(t, a.base, rows)
+	oldA, digestA := checkLogPasteServed(t, a.base, rows)
 	var fresh []paste
 	for i := 0; i < 10; i++ {
 		fresh = append(fresh, mustUpload(t, a.base, body(fmt.Sprintf("after-switch%d", i), 3000+i*7000)))
@@ -261,13 +275,16 @@ func TestFromALogPasteBucket(t *testing.T) {
 	if b.countLines(`"msg":"database upgraded"`) != 0 {
 		t.Error("second container: the database was upgraded again; it should come back from litestream's own backup")
 	}
-	oldB := checkLogPasteServed(t, b.base, rows)
+	oldB, digestB := checkLogPasteServed(t, b.base, rows)
 	newB := checkServed(t, b.base, fresh)
 	t.Logf("FIGURES LogPaste bucket: %d LogPaste pastes (one of 2 MiB, %d binary) written by Litestream v0.3 in %d snapshot(s) and %d WAL segment(s), %.1f MiB in the bucket, in %d ms; "+
 		"first container: restore step (v0.3 restore + upgrade) %d ms, ready %d ms after pid 1, %d/%d old pastes with equal SHA-256; "+
 		"second container after teardown: restore step %d ms, ready %d ms, %d/%d old and %d/%d new pastes served",
 		len(rows), binaryCount(rows), v3.snapshots, v3.walSegments, float64(v3.bytes)/(1<<20), v3.took.Milliseconds(),
 		restoreA, readyA.Milliseconds(), oldA, len(rows), restoreB, readyB.Milliseconds(), oldB, len(rows), newB, len(fresh))
+	big := rows[len(rows)/2]
+	t.Logf("FIGURES LogPaste bucket SHA-256s: digest of (ID, SHA-256) over the %d pastes inserted %s, served by the first container %s, by the second %s; the 2 MiB paste %s: %x",
+		len(rows), pasteDigest(rows), digestA, digestB, big.id, sha256.Sum256(big.contents))
 }
 
 func binaryCount(rows []logpasteEntry) int {
@@ -361,7 +378,7 @@ func TestLauncherFromALogPasteBucket(t *testing.T) {
 	env := replicaEnv(s3, s3.replicaURL("platform", "litepaste"))
 
 	state := filepath.Join(t.TempDir(), "state")
-	port := freePort(t)
+	port := kit.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	var out strings.Builder
 	cmd := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, state, dataDir(t), port, []string{layer}, nil, env...)...)
@@ -385,7 +402,7 @@ func TestLauncherFromALogPasteBucket(t *testing.T) {
 		}
 		return httpStatus(base+"/readyz") == 200
 	})
-	served := checkLogPasteServed(t, base, rows)
+	served, _ := checkLogPasteServed(t, base, rows)
 	p := mustUpload(t, base, body("launcher", 5000))
 	waitFor(t, 30*time.Second, "the new paste in LTX files beside the v0.3 backup", func() bool {
 		return ltxFiles(s3, "platform") > 0 && s3.hasMarker("platform", markerOf(p.body))
@@ -405,7 +422,7 @@ func TestLauncherFromALogPasteBucket(t *testing.T) {
 		}
 	}
 	before := s3.objects(bad)
-	failed, err := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, filepath.Join(t.TempDir(), "state"), dataDir(t), freePort(t),
+	failed, err := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, filepath.Join(t.TempDir(), "state"), dataDir(t), kit.FreePort(t),
 		[]string{layer}, nil, replicaEnv(s3, s3.replicaURL(bad, "litepaste"))...)...).CombinedOutput()
 	var exit *exec.ExitError
 	badCode := 0
