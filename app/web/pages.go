@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"mime"
@@ -29,8 +30,29 @@ var staticFS embed.FS
 const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-func parseTemplates() (*template.Template, error) {
-	return template.ParseFS(templateFiles, "templates/*.html")
+// baseTemplate is the layout every page shares (head, main, scripts); each
+// page file defines the blocks it fills.
+const baseTemplate = "templates/base.html"
+
+// parseTemplates parses each page with the base layout, as its own set, so
+// that the pages' blocks do not overwrite each other.
+func parseTemplates() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range names {
+		if name == baseTemplate {
+			continue
+		}
+		t, err := template.ParseFS(templateFiles, baseTemplate, name)
+		if err != nil {
+			return nil, err
+		}
+		pages[path.Base(name)] = t
+	}
+	return pages, nil
 }
 
 type expiryChoice struct {
@@ -90,7 +112,11 @@ func (s *Server) render(c echo.Context, name string, data pageData) error {
 	data.TooLarge = s.tooLargeMessage()
 	data.Expiries = s.choices
 	var buf bytes.Buffer
-	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
+	page, ok := s.pages[name]
+	if !ok {
+		return fmt.Errorf("no page template %q", name)
+	}
+	if err := page.ExecuteTemplate(&buf, "base", data); err != nil {
 		return err
 	}
 	h := c.Response().Header()

@@ -92,7 +92,7 @@ type Server struct {
 	slots    *uploadSlots
 	uploads  *byteSemaphore
 	pace     bodyPace
-	pages    *template.Template
+	pages    map[string]*template.Template // by file name
 	static   staticFiles
 	choices  []expiryChoice
 	gzip     func(http.Handler) http.HandlerFunc
