@@ -297,18 +297,21 @@ func binaryCount(rows []logpasteEntry) int {
 	return n
 }
 
-// TestLogPasteBucketFailuresStopTheContainer: a v0.3 backup that cannot be
-// read, or a LogPaste database that cannot be upgraded, stops the container
-// before any service starts, and nothing is written to the bucket.
-func TestLogPasteBucketFailuresStopTheContainer(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	cases := []struct {
-		bucket string
-		rows   []logpasteEntry
-		spoil  func(t *testing.T, bucket string) // damage done to the bucket before the start
-		want   string
-	}{
+// badLogPasteBucket is a LogPaste bucket that must stop the start: rows
+// written by Litestream v0.3, then spoil applied, and the line the restore
+// step must print.
+type badLogPasteBucket struct {
+	bucket string
+	rows   []logpasteEntry
+	spoil  func(t *testing.T, bucket string)
+	want   string
+}
+
+// badLogPasteBuckets: a v0.3 backup that cannot be read (its snapshot cut
+// short), and a LogPaste database the upgrade refuses (an ID that is not 8
+// letters and digits).
+func badLogPasteBuckets(s3 *s3Server) []badLogPasteBucket {
+	return []badLogPasteBucket{
 		{"unreadable", logpasteEntries(6, false), func(t *testing.T, bucket string) {
 			snaps, _ := filepath.Glob(filepath.Join(s3.root, bucket, "litepaste", "generations", "*", "snapshots", "*.snapshot.lz4"))
 			for _, p := range snaps {
@@ -320,7 +323,15 @@ func TestLogPasteBucketFailuresStopTheContainer(t *testing.T) {
 		{"notupgradable", append(logpasteEntries(5, false), logpasteEntry{id: "not-an-id", created: "2022-01-01T00:00:00Z", contents: []byte("x")}),
 			func(*testing.T, string) {}, "restore: cannot create or upgrade"},
 	}
-	for _, tc := range cases {
+}
+
+// TestLogPasteBucketFailuresStopTheContainer: a v0.3 backup that cannot be
+// read, or a LogPaste database that cannot be upgraded, stops the container
+// before any service starts, and nothing is written to the bucket.
+func TestLogPasteBucketFailuresStopTheContainer(t *testing.T) {
+	ts := needTools(t)
+	s3 := startS3(t, ts)
+	for _, tc := range badLogPasteBuckets(s3) {
 		t.Run(tc.bucket, func(t *testing.T) {
 			writeLogPasteBucket(t, ts, s3, tc.bucket, tc.rows)
 			tc.spoil(t, tc.bucket)
@@ -367,8 +378,9 @@ func platformLayer(t *testing.T, ts *toolset) string {
 // TestLauncherFromALogPasteBucket: the launcher of deploy/platform (Heroku,
 // fly.io), run as the platform image's command under the harness, restores
 // and upgrades a LogPaste bucket and serves it; on an unreadable v0.3 backup
-// it stops before the server starts, with the bucket unchanged. (Under the
-// harness the launcher runs as root; the platforms run it as their user.)
+// or a row the upgrade refuses it stops before the server starts, with the
+// bucket unchanged. (Under the harness the launcher runs as root; the
+// platforms run it as their user.)
 func TestLauncherFromALogPasteBucket(t *testing.T) {
 	ts := needTools(t)
 	s3 := startS3(t, ts)
@@ -413,31 +425,30 @@ func TestLauncherFromALogPasteBucket(t *testing.T) {
 	}
 	<-exited
 
-	bad := "platformbad"
-	writeLogPasteBucket(t, ts, s3, bad, logpasteEntries(6, false))
-	snaps, _ := filepath.Glob(filepath.Join(s3.root, bad, "litepaste", "generations", "*", "snapshots", "*.snapshot.lz4"))
-	for _, sp := range snaps {
-		if err := os.Truncate(sp, 20); err != nil {
-			t.Fatal(err)
+	var badCodes []int
+	for _, tc := range badLogPasteBuckets(s3) {
+		tc.bucket = "platform" + tc.bucket
+		writeLogPasteBucket(t, ts, s3, tc.bucket, tc.rows)
+		tc.spoil(t, tc.bucket)
+		before := s3.objects(tc.bucket)
+		failed, err := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, filepath.Join(t.TempDir(), "state"), dataDir(t), kit.FreePort(t),
+			[]string{layer}, nil, replicaEnv(s3, s3.replicaURL(tc.bucket, "litepaste"))...)...).CombinedOutput()
+		var exit *exec.ExitError
+		badCode := 0
+		if errors.As(err, &exit) {
+			badCode = exit.ExitCode()
+		}
+		badCodes = append(badCodes, badCode)
+		if badCode == 0 {
+			t.Errorf("launcher on bucket %s: %v, want a non-zero exit\n%s", tc.bucket, err, failed)
+		}
+		if !strings.Contains(string(failed), tc.want) || strings.Contains(string(failed), `"msg":"listening"`) {
+			t.Errorf("launcher on bucket %s: want %q and no server:\n%s", tc.bucket, tc.want, failed)
+		}
+		if after := s3.objects(tc.bucket); strings.Join(after, "\n") != strings.Join(before, "\n") {
+			t.Errorf("bucket %s changed:\nbefore %v\nafter  %v", tc.bucket, before, after)
 		}
 	}
-	before := s3.objects(bad)
-	failed, err := exec.Command(ts.harness, harnessArgsEntry(ts, platformEntry, filepath.Join(t.TempDir(), "state"), dataDir(t), kit.FreePort(t),
-		[]string{layer}, nil, replicaEnv(s3, s3.replicaURL(bad, "litepaste"))...)...).CombinedOutput()
-	var exit *exec.ExitError
-	badCode := 0
-	if errors.As(err, &exit) {
-		badCode = exit.ExitCode()
-	}
-	if badCode == 0 {
-		t.Errorf("launcher on an unreadable v0.3 backup: %v, want a non-zero exit\n%s", err, failed)
-	}
-	if !strings.Contains(string(failed), "restore: cannot read the replica") || strings.Contains(string(failed), `"msg":"listening"`) {
-		t.Errorf("launcher on an unreadable v0.3 backup: want the restore step's refusal and no server:\n%s", failed)
-	}
-	if after := s3.objects(bad); strings.Join(after, "\n") != strings.Join(before, "\n") {
-		t.Errorf("the bucket changed:\nbefore %v\nafter  %v", before, after)
-	}
-	t.Logf("FIGURES launcher: %d LogPaste pastes restored, upgraded and served (%d/%d SHA-256 equal) %d ms after start; stop exit code %s; unreadable v0.3 backup: exit code %d, bucket unchanged",
-		len(rows), served, len(rows), ready.Milliseconds(), strings.TrimSpace(string(code)), badCode)
+	t.Logf("FIGURES launcher: %d LogPaste pastes restored, upgraded and served (%d/%d SHA-256 equal) %d ms after start; stop exit code %s; unreadable v0.3 backup, then a row the upgrade refuses: exit codes %v, buckets unchanged",
+		len(rows), served, len(rows), ready.Milliseconds(), strings.TrimSpace(string(code)), badCodes)
 }
