@@ -134,7 +134,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fs.BoolVar(&c.describe, describeFlag, false, "print the routes, variables and flags as JSON, then exit (for the repository's checks)")
 	fs.StringVar(&c.execPath, "exec", "", "check the other flags and settings, then run this program in litepaste's place with each flag given as its environment variable (the image's entrypoint: flags after the image name reach every step)")
 	var adminSocket string
-	f.String(&adminSocket, "adminsocket", "ADMIN_SOCKET", "", "Unix socket (this user only) for operator commands such as `litepaste delete ID`; empty = DB_PATH + \"-admin.sock\", off = none")
+	f.String(&adminSocket, "adminsocket", "ADMIN_SOCKET", "", "Unix socket (this user only) for operator commands such as \"litepaste delete ID\"; empty = DB_PATH + \"-admin.sock\", off = none")
 	var sweep, stall string
 	f.String(&sweep, "sweepinterval", "SWEEP_INTERVAL", "1m", "how often expired pastes are deleted from the database")
 	f.String(&c.litestreamSocket, "litestreamsocket", "LITESTREAM_SOCKET", "", "Litestream's control socket: replication lag in the metrics, stalls in the log (empty = off)")
