@@ -47,12 +47,14 @@ func readLimited(r io.Reader, limit, sizeHint int64, share *budgetShare) ([]byte
 	for int64(len(buf)) < bound {
 		if len(buf) == cap(buf) {
 			next := nextSize(int64(cap(buf)), bound, sizeHint >= 0)
+			after := share.held - int64(cap(buf)) + next
+			// Both buffers are held while the old is copied.
 			if err := share.take(next); err != nil {
 				return nil, err
 			}
 			grown := make([]byte, len(buf), next)
 			copy(grown, buf)
-			share.give(int64(cap(buf)))
+			share.keep(after)
 			buf = grown
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])

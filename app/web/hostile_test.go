@@ -377,24 +377,28 @@ func TestDiskFull(t *testing.T) {
 }
 
 // An upload whose handler outlives the server's read timeout (here: it waits
-// for upload memory that trickling clients hold) must not spoil its
-// keep-alive connection: the next request on it is served normally.
+// for upload memory that a slow upload holds) must not spoil its keep-alive
+// connection: the next request on it is served normally.
 func TestKeepAliveSurvivesAnUploadPastTheReadTimeout(t *testing.T) {
-	ts := mustServer(t)
+	const limit = 64 << 10
+	ts := mustServer(t, withConfig(func(c *web.Config) {
+		c.MaxSize = limit
+		// Exactly the slow upload's buffer (its length and one byte).
+		c.UploadMemory = limit + 1
+		// It is cut off about 4 s after it started.
+		c.UploadMinRate = 16 << 10
+	}))
+	ts.srv.SetUploadGrace(500 * time.Millisecond)
 	addr := realServer(t, ts, func(s *http.Server) { s.ReadTimeout = time.Second })
 	stop := make(chan struct{})
 	defer close(stop)
-	for range 10 {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		if _, err := io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		go trickle(conn, "5\r\nslow \r\n", 50*time.Millisecond, stop)
-	}
+	slow := dialFrom(t, "127.0.0.2", addr)
+	// A quarter of the body, after which its buffer is the whole length.
+	fmt.Fprintf(slow, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", limit, strings.Repeat("s", limit/4))
+	go trickle(slow, "s", 50*time.Millisecond, stop)
+	awaitHeld(t, ts, func(n int64) bool { return n == limit+1 }, "the whole budget")
+
+	began := time.Now()
 	client := &http.Client{Timeout: 30 * time.Second}
 	res, err := client.Post("http://"+addr+"/", "text/plain", strings.NewReader("waited for memory"))
 	if err != nil {
@@ -404,6 +408,9 @@ func TestKeepAliveSurvivesAnUploadPastTheReadTimeout(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("upload: got %d (%q), want 200", res.StatusCode, body)
+	}
+	if took := time.Since(began); took < time.Second {
+		t.Fatalf("the upload took %v, within the read timeout: nothing was tested", took)
 	}
 	// Same client, same idle connection.
 	res, err = client.Get(strings.TrimSpace(string(body)))

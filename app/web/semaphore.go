@@ -66,11 +66,20 @@ func (s *budgetShare) take(n int64) error {
 	return nil
 }
 
-// give returns n bytes of the share (a buffer replaced by a larger one).
+// give returns n bytes of the share.
 func (s *budgetShare) give(n int64) {
 	n = min(n, s.held)
 	s.budget.release(n)
 	s.held -= n
+}
+
+// keep gives back whatever the share holds beyond n bytes: after a buffer
+// was replaced by a larger one, the share drops from both to what stays
+// held (at most the whole budget).
+func (s *budgetShare) keep(n int64) {
+	if n < s.held {
+		s.give(s.held - n)
+	}
 }
 
 func (s *budgetShare) releaseAll() { s.give(s.held) }
