@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -93,16 +94,13 @@ func mustInsert(t testing.TB, s *sqlite.Store, p paste.Paste) paste.Paste {
 
 // get is the whole paste unless it is missing or expired at now.
 func get(ctx context.Context, s *sqlite.Store, id paste.ID, now time.Time) (paste.Paste, error) {
-	p, size, rest, err := s.Lookup(ctx, id, now)
-	if err != nil || rest == nil {
+	p, r, err := s.Lookup(ctx, id, now)
+	if err != nil {
 		return p, err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	buf.Write(p.Body)
-	if err := rest(buf); err != nil {
+	if p.Body, err = io.ReadAll(r); err != nil {
 		return paste.Paste{}, err
 	}
-	p.Body = buf.Bytes()
 	return p, nil
 }
 

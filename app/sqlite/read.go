@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,17 +21,19 @@ func (s *Store) findArgs(id paste.ID, now time.Time) []any {
 	return []any{int64(s.ids.Decode(id)), string(id), formatTime(now)}
 }
 
-// Lookup finds a paste of any size unless it is missing or expired at now:
-// p.Body holds the whole body of a paste up to ChunkSize; for a larger one it
-// holds the first chunk, and rest writes the others to w one chunk at a time,
-// so serving a paste never holds all of it. rest is nil when p.Body is whole;
-// size is the full length.
-func (s *Store) Lookup(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, int, func(w io.Writer) error, error) {
+// Lookup finds a paste unless it is missing or expired at now. p carries
+// everything but the body, which r reads: a cached small paste from memory,
+// a larger one a chunk at a time as r is read or seeked, so serving a paste
+// never holds more than one chunk of it. A read that finds a chunk gone (the
+// paste was deleted meanwhile) fails rather than ending the body early.
+func (s *Store) Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, r io.ReadSeeker, err error) {
 	if p, ok := s.cache.get(id); ok {
 		if p.Expired(now) {
-			return paste.Paste{}, 0, nil, paste.ErrNotFound
+			return paste.Paste{}, nil, paste.ErrNotFound
 		}
-		return p, len(p.Body), nil, nil
+		body := p.Body
+		p.Body = nil
+		return p, bytes.NewReader(body), nil
 	}
 	return s.lookupFromFile(ctx, id, now)
 }
@@ -38,66 +41,118 @@ func (s *Store) Lookup(ctx context.Context, id paste.ID, now time.Time) (paste.P
 // lookupFromFile is Lookup on a cache miss. It is its own function because
 // the row is scanned through pointers, which moves what they point at to the
 // heap: in Lookup that would cost every cache hit an allocation.
-func (s *Store) lookupFromFile(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, size int, rest func(w io.Writer) error, err error) {
+func (s *Store) lookupFromFile(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, io.ReadSeeker, error) {
 	gen := s.cache.generation()
 	var (
+		p       paste.Paste
 		number  int64
+		size    int64
 		created string
 		expires sql.NullString
 	)
-	err = s.r.QueryRowContext(ctx,
+	err := s.r.QueryRowContext(ctx,
 		`SELECT number, size, etag, head, created_at, expires_at FROM pastes WHERE `+findPaste,
 		s.findArgs(id, now)...).Scan(&number, &size, &p.ETag, &p.Body, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return paste.Paste{}, 0, nil, paste.ErrNotFound
+		return paste.Paste{}, nil, paste.ErrNotFound
 	}
 	if err != nil {
-		return paste.Paste{}, 0, nil, translate(err)
+		return paste.Paste{}, nil, translate(err)
 	}
 	p.ID = id
 	if p.Created, err = parseTime(created); err != nil {
-		return paste.Paste{}, 0, nil, fmt.Errorf("paste %s: created_at: %w", id, err)
+		return paste.Paste{}, nil, fmt.Errorf("paste %s: created_at: %w", id, err)
 	}
 	if expires.Valid {
 		if p.Expires, err = parseTime(expires.String); err != nil {
-			return paste.Paste{}, 0, nil, fmt.Errorf("paste %s: expires_at: %w", id, err)
+			return paste.Paste{}, nil, fmt.Errorf("paste %s: expires_at: %w", id, err)
 		}
 	}
-	if size <= len(p.Body) {
-		s.cache.putRead(p, gen)
-		return p, size, nil, nil
+	head := p.Body
+	p.Body = nil
+	if size <= int64(len(head)) {
+		s.cache.putRead(paste.Paste{ID: p.ID, ETag: p.ETag, Body: head, Created: p.Created, Expires: p.Expires}, gen)
+		return p, bytes.NewReader(head), nil
 	}
-	// The closure takes copies: capturing p or size would move them to the
-	// heap on every call.
-	remaining := size - len(p.Body)
-	return p, size, func(w io.Writer) error { return s.writeChunks(ctx, id, number, w, remaining) }, nil
+	if len(head) != ChunkSize {
+		return paste.Paste{}, nil, fmt.Errorf("paste %s: head holds %d bytes of %d, expected %d", id, len(head), size, ChunkSize)
+	}
+	return p, &chunkReader{ctx: ctx, s: s, id: id, number: number, size: size, head: head}, nil
 }
 
-// writeChunks copies a paste's chunks after the first to w, each straight
-// from SQLite's buffer.
-func (s *Store) writeChunks(ctx context.Context, id paste.ID, number int64, w io.Writer, want int) error {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT data FROM paste_chunks WHERE paste_number = ? ORDER BY seq`, number)
+// chunkReader reads a paste stored in chunks: chunk 0 is the head kept in the
+// paste's row, chunk k >= 1 is paste_chunks row seq k, each ChunkSize long
+// but the last. It holds one chunk at a time, fetched when a read reaches it.
+type chunkReader struct {
+	ctx    context.Context
+	s      *Store
+	id     paste.ID
+	number int64
+	size   int64
+	off    int64
+	head   []byte // chunk 0
+	buf    []byte // chunk bufSeq, when bufSeq > 0
+	bufSeq int64
+}
+
+func (r *chunkReader) Read(b []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	seq := r.off / ChunkSize
+	chunk := r.head
+	if seq > 0 {
+		if seq != r.bufSeq {
+			if err := r.load(seq); err != nil {
+				return 0, err
+			}
+		}
+		chunk = r.buf
+	}
+	n := copy(b, chunk[r.off-seq*ChunkSize:])
+	r.off += int64(n)
+	return n, nil
+}
+
+// load fetches chunk seq >= 1 into the reader's buffer, reusing its memory.
+func (r *chunkReader) load(seq int64) error {
+	rows, err := r.s.r.QueryContext(r.ctx,
+		`SELECT data FROM paste_chunks WHERE paste_number = ? AND seq = ?`, r.number, seq)
 	if err != nil {
 		return translate(err)
 	}
 	defer rows.Close()
-	got := 0
-	for rows.Next() {
-		var chunk sql.RawBytes
-		if err := rows.Scan(&chunk); err != nil {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
 			return translate(err)
 		}
-		if _, err := w.Write(chunk); err != nil {
-			return err
-		}
-		got += len(chunk)
+		return fmt.Errorf("paste %s: chunk %d missing", r.id, seq)
 	}
-	if err := rows.Err(); err != nil {
+	var data sql.RawBytes
+	if err := rows.Scan(&data); err != nil {
 		return translate(err)
 	}
-	if got != want {
-		return fmt.Errorf("paste %s: %d bytes in chunks, expected %d", id, got, want)
+	if want := min(ChunkSize, r.size-seq*ChunkSize); int64(len(data)) != want {
+		return fmt.Errorf("paste %s: chunk %d holds %d bytes, expected %d", r.id, seq, len(data), want)
 	}
-	return nil
+	r.buf = append(r.buf[:0], data...)
+	r.bufSeq = seq
+	return rows.Close()
+}
+
+func (r *chunkReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.size
+	default:
+		return 0, errors.New("chunkReader.Seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("chunkReader.Seek: negative position")
+	}
+	r.off = offset
+	return offset, nil
 }

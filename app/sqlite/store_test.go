@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -578,7 +577,7 @@ func TestReady(t *testing.T) {
 	})
 }
 
-func TestLookupStreamsLargePastes(t *testing.T) {
+func TestLookupReadsLargePastesByChunk(t *testing.T) {
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)
 	small := newPaste(t, []byte("small"), paste.Never, "tok")
@@ -588,37 +587,57 @@ func TestLookupStreamsLargePastes(t *testing.T) {
 	s, _ = mustOpen(t, path)
 	ctx := context.Background()
 
-	p, size, rest, err := s.Lookup(ctx, small.ID, t0)
-	if err != nil || rest != nil || size != 5 || string(p.Body) != "small" {
-		t.Errorf("Open small: got %q, size %d, rest %v, %v; want the whole body and no rest", p.Body, size, rest != nil, err)
-	}
-
-	p, size, rest, err = s.Lookup(ctx, large.ID, t0)
-	if err != nil || rest == nil {
-		t.Fatalf("Open large: got rest %v, %v; want a rest to stream", rest != nil, err)
-	}
-	if size != len(large.Body) || len(p.Body) > sqlite.ChunkSize {
-		t.Errorf("Open large: size %d with %d bytes in hand, want size %d and at most one chunk in hand", size, len(p.Body), len(large.Body))
-	}
-	var buf bytes.Buffer
-	buf.Write(p.Body)
-	if err := rest(&buf); err != nil {
+	p, r, err := s.Lookup(ctx, small.ID, t0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalBytes(buf.Bytes(), large.Body) {
-		t.Errorf("streamed body differs from the stored one (%d bytes, want %d)", buf.Len(), len(large.Body))
+	if got, _ := io.ReadAll(r); string(got) != "small" || p.ETag != small.ETag || p.Body != nil {
+		t.Errorf("small: got %q, ETag %q, Body %q; want the body from the reader only", got, p.ETag, p.Body)
 	}
 
-	// Deleted between the first chunk and the rest: the rest fails rather
-	// than ending the body early as if it were whole.
-	_, _, rest, err = s.Lookup(ctx, large.ID, t0)
+	_, r, err = s.Lookup(ctx, large.ID, t0)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if size, err := r.Seek(0, io.SeekEnd); err != nil || size != int64(len(large.Body)) {
+		t.Errorf("large: Seek to end got %d, %v; want %d", size, err, len(large.Body))
+	}
+	// Reads that start inside one chunk and end in the next, then go back.
+	for _, span := range []struct{ off, n int }{
+		{sqlite.ChunkSize - 3, 10},
+		{2*sqlite.ChunkSize - 1, 2},
+		{len(large.Body) - 5, 5},
+		{0, 7},
+		{sqlite.ChunkSize + 11, 4},
+	} {
+		if _, err := r.Seek(int64(span.off), io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, span.n)
+		if _, err := io.ReadFull(r, got); err != nil || !equalBytes(got, large.Body[span.off:span.off+span.n]) {
+			t.Errorf("bytes %d-%d: got %v, %v; want %v", span.off, span.off+span.n-1, got, err, large.Body[span.off:span.off+span.n])
+		}
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); err != nil || !equalBytes(got, large.Body) {
+		t.Errorf("whole body: %d bytes, %v; want the %d stored", len(got), err, len(large.Body))
+	}
+
+	// Deleted after the head was read: the rest fails rather than ending the
+	// body early as if it were whole.
+	_, r, err = s.Lookup(ctx, large.ID, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(r, make([]byte, sqlite.ChunkSize)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteWithToken(ctx, large.ID, "tok", t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := rest(io.Discard); err == nil {
+	if _, err := io.ReadAll(r); err == nil {
 		t.Error("rest of a paste deleted meanwhile: got no error")
 	}
 }

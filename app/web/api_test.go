@@ -685,12 +685,12 @@ type faultyStore struct {
 	getPanic bool
 }
 
-func (f faultyStore) Lookup(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, int, func(io.Writer) error, error) {
+func (f faultyStore) Lookup(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, io.ReadSeeker, error) {
 	if f.getPanic {
 		panic("store exploded")
 	}
 	if f.getErr != nil {
-		return paste.Paste{}, 0, nil, f.getErr
+		return paste.Paste{}, nil, f.getErr
 	}
 	return f.Store.Lookup(ctx, id, now)
 }

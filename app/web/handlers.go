@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -168,6 +169,9 @@ const pasteMaxAge = time.Hour
 
 var pasteCacheValue = []string{"public, max-age=" + strconv.Itoa(int(pasteMaxAge/time.Second)) + ", immutable"}
 
+// getPaste serves a paste through http.ServeContent: Range, If-Range, HEAD
+// and the preconditions as net/http defines them. If-None-Match is answered
+// first, since it must also match the gzip-encoded tag.
 func (s *Server) getPaste(c echo.Context) error {
 	id, err := paste.ParseID(c.Param("id"))
 	if err != nil {
@@ -175,7 +179,8 @@ func (s *Server) getPaste(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	p, size, rest, err := s.store.Lookup(c.Request().Context(), id, now)
+	req := c.Request()
+	p, body, err := s.store.Lookup(req.Context(), id, now)
 	if err != nil {
 		if errors.Is(err, paste.ErrNotFound) {
 			s.obs.Lookup(false)
@@ -184,7 +189,6 @@ func (s *Server) getPaste(c echo.Context) error {
 	}
 	s.obs.Lookup(true)
 	h := c.Response().Header()
-	h[hdrContentType] = textPlainValue
 	h[hdrETag] = []string{p.ETag}
 	if p.Expires.IsZero() {
 		h[hdrCacheControl] = pasteCacheValue
@@ -193,35 +197,39 @@ func (s *Server) getPaste(c echo.Context) error {
 		h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(int(maxAge/time.Second)) + ", immutable"}
 		h["X-Paste-Expires"] = []string{p.Expires.Format(expiresLayout)}
 	}
-	if tag, ok := etagMatch(c.Request().Header.Get("If-None-Match"), p.ETag); ok {
-		delete(h, hdrContentType)
+	if tag, ok := etagMatch(req.Header.Get("If-None-Match"), p.ETag); ok {
 		h[hdrETag] = []string{tag}
 		return c.NoContent(http.StatusNotModified)
 	}
-	head := c.Request().Method == http.MethodHead
-	if rest != nil || size > autoLengthMax || head {
-		h[hdrContentLength] = []string{strconv.Itoa(size)}
-	}
-	c.Response().WriteHeader(http.StatusOK)
-	if head {
-		return nil
-	}
-	if _, err := c.Response().Write(p.Body); err != nil || rest == nil {
-		return err
-	}
-	// The status is sent: a failure now can only cut the connection, which
-	// the client sees as a body shorter than Content-Length.
-	if err := rest(c.Response()); err != nil {
-		s.log.Warn("paste cut short", "id", id.String(), "err", err)
+	h[hdrContentType] = []string{textPlain}
+	r := &failedRead{ReadSeeker: body}
+	http.ServeContent(c.Response(), req, "", time.Time{}, r)
+	if r.err != nil {
+		// The status is sent: a failure now can only cut the connection, so
+		// the client sees a body cut short, never one that looks whole. A
+		// client that left is no failure of ours.
+		if req.Context().Err() == nil {
+			s.log.Warn("paste cut short", "id", id.String(), "err", r.err)
+		}
 		panic(http.ErrAbortHandler)
 	}
 	return nil
 }
 
-// autoLengthMax is the largest body net/http buffers whole before sending
-// the header: for such a body written in one go it sends Content-Length
-// itself, cheaper than a header the handler sets.
-const autoLengthMax = 2048
+// failedRead keeps the first error reading a paste, which http.ServeContent
+// would drop.
+type failedRead struct {
+	io.ReadSeeker
+	err error
+}
+
+func (r *failedRead) Read(b []byte) (int, error) {
+	n, err := r.ReadSeeker.Read(b)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
 
 // etagMatch implements If-None-Match for a paste's strong tag, plain or
 // gzip-encoded; it returns the tag matched, the one a 304 carries.

@@ -19,9 +19,9 @@ import (
 type Store interface {
 	// Insert stores p and returns it named (ID and ETag set).
 	Insert(ctx context.Context, p paste.Paste) (paste.Paste, error)
-	// Lookup returns the paste with the start of its body (all of it when
-	// rest is nil); rest writes the remainder; size is the whole length.
-	Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, size int, rest func(io.Writer) error, err error)
+	// Lookup returns a paste without its body, and a reader over the body
+	// that holds at most a chunk of it in memory.
+	Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, body io.ReadSeeker, err error)
 	DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) error
 	Ready(ctx context.Context) error
 }
