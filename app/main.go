@@ -42,12 +42,11 @@ const replicationPoll = 5 * time.Second
 // cache, request buffers, SQLite's page caches, the runtime.
 const memoryHeadroom = 48 << 20
 
-// gcPercent is the collector's GOGC unless the environment sets one. Besides
-// the paste cache the live heap is about 1 MiB, while net/http allocates
-// about 2 KiB per request: at Go's default of 100 the collector ran about 90
-// times a second under load, each run with its own stop-the-world pauses.
-// At 150 it runs half as often, for about 2 MiB more RSS; server CPU per GET
-// and per PUT dropped about 9 %.
+// gcPercent is the collector's GOGC unless the environment sets one. The
+// live heap is small beside what net/http allocates per request, so at Go's
+// default of 100 the collector ran very often under load; at 150 it runs
+// about half as often for a little more RSS (measured in
+// docs/performance.md).
 const gcPercent = 150
 
 func main() {
