@@ -22,12 +22,7 @@ const ceilingReply = `{"id":"Ab3dEf9H","url":"http://127.0.0.1/Ab3dEf9H","delete
 // requests. GET answers the paste's bytes from memory; PUT reads and discards the body.
 // It logs its address the way litepaste does, so the bench finds both the same way.
 func runCeiling(args []string) error {
-	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
-	bodyPath := fs.String("body", "", "file whose bytes every GET answers")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	body, err := os.ReadFile(*bodyPath)
+	body, err := parseServerArgs("ceiling", args, nil)
 	if err != nil {
 		return err
 	}
@@ -36,6 +31,20 @@ func runCeiling(args []string) error {
 		return err
 	}
 	return serveUntilSignal(l, http.HandlerFunc(ceilingHandler(body)))
+}
+
+// parseServerArgs parses a server subcommand's flags: -body, the file whose bytes every
+// GET answers (returned), and whatever more flags registers.
+func parseServerArgs(name string, args []string, flags func(*flag.FlagSet)) ([]byte, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	bodyPath := fs.String("body", "", "file whose bytes every GET answers")
+	if flags != nil {
+		flags(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(*bodyPath)
 }
 
 // serveUntilSignal serves h on l until SIGTERM or SIGINT, then shuts down gracefully.

@@ -21,17 +21,14 @@ import (
 // nothing else (no router, no log line per request, no extra headers). GET answers like the
 // plain ceiling. It is the limit for a durable upload on this machine.
 func runDurable(args []string) error {
-	fs := flag.NewFlagSet("durable", flag.ContinueOnError)
-	bodyPath := fs.String("body", "", "file whose bytes every GET answers")
-	dbPath := fs.String("db", "", "SQLite file to create")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	body, err := os.ReadFile(*bodyPath)
+	var dbPath string
+	body, err := parseServerArgs("durable", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&dbPath, "db", "", "SQLite file to create")
+	})
 	if err != nil {
 		return err
 	}
-	db, err := openDurable(*dbPath)
+	db, err := openDurable(dbPath)
 	if err != nil {
 		return err
 	}

@@ -338,7 +338,10 @@ func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
 	close(stop)
 	written := int64(writers * each * len(body))
 	t.Logf("WAL peaked at %d bytes for %d bytes written", maxWAL.Load(), written)
-	if maxWAL.Load() > written/3 {
+	// A WAL that never starts over holds every byte written; one that does
+	// stays well below half of it even when the checkpointer is slowed down
+	// by a busy machine.
+	if maxWAL.Load() > written/2 {
 		t.Errorf("WAL grew to %d bytes for %d bytes written: it never started over", maxWAL.Load(), written)
 	}
 }

@@ -157,18 +157,10 @@ func TestOversizedHeadersAre431(t *testing.T) {
 		}
 		io.WriteString(conn, "\r\n")
 	}()
-	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("read answer: %v", err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+	if res := answerOn(t, conn); res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("got status %d, want 431", res.StatusCode)
 	}
-	res, err = http.Get("http://" + addr + "/healthz")
+	res, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

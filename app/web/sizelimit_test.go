@@ -127,15 +127,7 @@ func TestNothingIsReadPastTheSizeLimit(t *testing.T) {
 				writeBody(conn, tt.head, sent, tt.chunked)
 			}()
 
-			if err := conn.SetReadDeadline(time.Now().Add(60 * time.Second)); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatalf("no answer while the body was still coming: %v", err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			if resp := answerOn(t, conn); resp.StatusCode != http.StatusRequestEntityTooLarge {
 				t.Errorf("status %d, want 413", resp.StatusCode)
 			}
 			conn.Close()
@@ -146,6 +138,20 @@ func TestNothingIsReadPastTheSizeLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// answerOn reads the answer the server sends on conn, waiting generously.
+func answerOn(t *testing.T, conn net.Conn) *http.Response {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(60 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 // writeBody sends head, then filler up to size bytes in all, chunked or not,
