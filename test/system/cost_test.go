@@ -52,10 +52,10 @@ var (
 // comes back from a bounded number of objects.
 //
 // By default (make test) the factor is 1440 and the loads idle and 50 a day:
-// about two minutes. make cost runs every load at factor 60 (the week at
-// LITEPASTE_COST_WEEK_FACTOR, default 720), about 35 minutes:
+// about 80 s. make cost runs every load at factor 60 (the week at
+// LITEPASTE_COST_WEEK_FACTOR, default 720), about half an hour:
 //
-//	cd test/system && LITEPASTE_COST_LOADS=all LITEPASTE_COST_FACTOR=60 go test -run TestRequestCost -timeout 2h -v .
+//	cd test/system && LITEPASTE_COST_LOADS=all LITEPASTE_COST_FACTOR=60 go test -parallel 8 -run TestRequestCost -timeout 2h -v .
 //
 // LITEPASTE_COST_SYNC_INTERVAL sets the unscaled DB_SYNC_INTERVAL of the run.
 func TestRequestCost(t *testing.T) {
