@@ -27,8 +27,6 @@ func newGzip() (func(http.Handler) http.HandlerFunc, error) {
 	)
 }
 
-var varyOriginEncoding = []string{"Origin", "Accept-Encoding"}
-
 // compressed serves next through gzhttp, which picks the encoding. Errors
 // are answered inside, while gzhttp's writer is still live.
 func (s *Server) compressed(next echo.HandlerFunc) echo.HandlerFunc {
@@ -36,7 +34,7 @@ func (s *Server) compressed(next echo.HandlerFunc) echo.HandlerFunc {
 		res := c.Response()
 		// No Accept-Encoding, no encoding: such a request skips the wrapper.
 		if c.Request().Header.Get("Accept-Encoding") == "" {
-			res.Header()["Vary"] = varyOriginEncoding
+			res.Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 			return next(c)
 		}
 		w := res.Writer

@@ -38,7 +38,7 @@ func (s *Server) putPaste(c echo.Context) error {
 		b = append(b, '"')
 	}
 	b = append(b, "}\n"...)
-	return blob(c, http.StatusOK, jsonValue, b)
+	return c.JSONBlob(http.StatusOK, b)
 }
 
 // postPaste answers with the paste's URL as plain text (LogPaste's format);
@@ -100,11 +100,11 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	}
 	s.obs.Upload(OutcomeStored, len(body))
 	h := c.Response().Header()
-	h["X-Delete-Token"] = []string{token}
+	h.Set("X-Delete-Token", token)
 	if !p.Expires.IsZero() {
-		h["X-Paste-Expires"] = []string{p.Expires.Format(expiresLayout)}
+		h.Set("X-Paste-Expires", p.Expires.Format(expiresLayout))
 	}
-	h[hdrCacheControl] = noStore
+	h.Set(echo.HeaderCacheControl, "no-store")
 	return p, token, nil
 }
 
@@ -167,8 +167,6 @@ func (s *Server) pasteURL(c echo.Context, id paste.ID) string {
 // can still be deleted or expire.
 const pasteMaxAge = time.Hour
 
-var pasteCacheValue = []string{"public, max-age=" + strconv.Itoa(int(pasteMaxAge/time.Second)) + ", immutable"}
-
 // getPaste serves a paste through http.ServeContent: Range, If-Range, HEAD
 // and the preconditions as net/http defines them. If-None-Match is answered
 // first, since it must also match the gzip-encoded tag.
@@ -189,19 +187,18 @@ func (s *Server) getPaste(c echo.Context) error {
 	}
 	s.obs.Lookup(true)
 	h := c.Response().Header()
-	h[hdrETag] = []string{p.ETag}
-	if p.Expires.IsZero() {
-		h[hdrCacheControl] = pasteCacheValue
-	} else {
-		maxAge := min(pasteMaxAge, p.Expires.Sub(now))
-		h[hdrCacheControl] = []string{"public, max-age=" + strconv.Itoa(int(maxAge/time.Second)) + ", immutable"}
-		h["X-Paste-Expires"] = []string{p.Expires.Format(expiresLayout)}
+	h.Set("ETag", p.ETag)
+	maxAge := pasteMaxAge
+	if !p.Expires.IsZero() {
+		maxAge = min(pasteMaxAge, p.Expires.Sub(now))
+		h.Set("X-Paste-Expires", p.Expires.Format(expiresLayout))
 	}
+	h.Set(echo.HeaderCacheControl, "public, max-age="+strconv.Itoa(int(maxAge/time.Second))+", immutable")
 	if tag, ok := etagMatch(req.Header.Get("If-None-Match"), p.ETag); ok {
-		h[hdrETag] = []string{tag}
+		h.Set("ETag", tag)
 		return c.NoContent(http.StatusNotModified)
 	}
-	h[hdrContentType] = []string{textPlain}
+	h.Set(echo.HeaderContentType, textPlain)
 	r := &failedRead{ReadSeeker: body}
 	http.ServeContent(c.Response(), req, "", time.Time{}, r)
 	if r.err != nil {

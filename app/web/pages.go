@@ -122,7 +122,7 @@ func (s *Server) render(c echo.Context, name string, data pageData) error {
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Frame-Options", "DENY")
-	h["Referrer-Policy"] = noReferrer
+	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")
 	return c.HTMLBlob(http.StatusOK, buf.Bytes())
 }
