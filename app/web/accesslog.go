@@ -103,7 +103,9 @@ func (s *stamper) append(b []byte, t time.Time) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+// control characters escaped, invalid UTF-8 replaced by U+FFFD. By hand,
+// not encoding/json, for the request log's cost (docs/performance.md, GET);
+// FuzzAppendJSONString holds it to encoding/json's output.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0

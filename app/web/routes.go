@@ -19,7 +19,7 @@ func (s *Server) routes() *echo.Echo {
 	// LogPaste matched /ID as a prefix: links to /ID/ keep working.
 	e.Pre(middleware.RemoveTrailingSlash())
 
-	e.Use(s.frame)
+	e.Use(s.logRequests, recoverPanics, secureHeaders, cors)
 
 	// Health paths are shorter than a paste ID, so they can never shadow one.
 	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
