@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,15 @@ func TestRangeOverARealConnection(t *testing.T) {
 	}
 	if !varyOn(res.Header, "Accept-Encoding") {
 		t.Errorf("Vary: got %q, want Accept-Encoding", res.Header.Values("Vary"))
+	}
+
+	// Several ranges, together past gzip's minimum size: still plain bytes.
+	res, got = rawGet(t, http.MethodGet, url, "Range", "bytes=0-4999,20000-29999", "Accept-Encoding", "gzip")
+	if res.StatusCode != http.StatusPartialContent || res.Header.Get("Content-Encoding") != "" {
+		t.Errorf("two ranges: got %d, Content-Encoding %q; want 206 plain", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	if !bytes.Contains(got, body[20000:30000]) || !strings.HasPrefix(res.Header.Get("Content-Type"), "multipart/byteranges") {
+		t.Errorf("two ranges: got %s of %d bytes, want multipart/byteranges with both ranges", res.Header.Get("Content-Type"), len(got))
 	}
 
 	// The first download, without compression as curl makes it, stops
