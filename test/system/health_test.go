@@ -87,13 +87,18 @@ func TestRevokedBucketShowsInMetricsAndLog(t *testing.T) {
 		healthyLag = metric("litepaste_replication_lag_seconds")
 		return healthyLag < 3
 	})
-	before, err := scrape(metricsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := before["litestream_db_size{db=\"/data/litepaste.db\"}"]; !ok {
-		t.Errorf("litestream's own metrics are not forwarded: no litestream_db_size for the database")
-	}
+	// Litestream sets its database gauges on its own schedule, and a scrape forwards them
+	// only when Litestream answers in time: wait for them rather than read one scrape.
+	var before map[string]float64
+	waitFor(t, 60*time.Second, "litestream's own metrics (litestream_db_size) to be forwarded", func() bool {
+		m, err := scrape(metricsURL)
+		if err != nil {
+			t.Fatalf("scrape: %v", err)
+		}
+		before = m
+		_, ok := m["litestream_db_size{db=\"/data/litepaste.db\"}"]
+		return ok
+	})
 
 	// Load: a steady stream of uploads for the whole test.
 	var mu sync.Mutex
