@@ -59,35 +59,35 @@ func decodeInto(t *testing.T, where string, doc []byte, objs *objects) {
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		t.Fatalf("%s: %v", where, err)
 	}
-	strict := func(obj any) {
-		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
-			t.Fatalf("%s: %s: %v", where, tm.Kind, err)
-		}
-	}
+	var err error
 	switch gvk := tm.APIVersion + "/" + tm.Kind; gvk {
 	case "apps/v1/Deployment":
-		var o appsv1.Deployment
-		strict(&o)
-		objs.deployments = append(objs.deployments, &o)
+		err = appendStrict(doc, &objs.deployments)
 	case "v1/Service":
-		var o corev1.Service
-		strict(&o)
-		objs.services = append(objs.services, &o)
+		err = appendStrict(doc, &objs.services)
 	case "v1/ConfigMap":
-		var o corev1.ConfigMap
-		strict(&o)
-		objs.configMaps = append(objs.configMaps, &o)
+		err = appendStrict(doc, &objs.configMaps)
 	case "v1/Secret":
-		var o corev1.Secret
-		strict(&o)
-		objs.secrets = append(objs.secrets, &o)
+		err = appendStrict(doc, &objs.secrets)
 	case "v1/PersistentVolumeClaim":
-		var o corev1.PersistentVolumeClaim
-		strict(&o)
-		objs.claims = append(objs.claims, &o)
+		err = appendStrict(doc, &objs.claims)
 	default:
 		t.Fatalf("%s: unexpected kind %s", where, gvk)
 	}
+	if err != nil {
+		t.Fatalf("%s: %s: %v", where, tm.Kind, err)
+	}
+}
+
+// appendStrict decodes doc as a T, refusing unknown and duplicate fields,
+// and appends it to list.
+func appendStrict[T any](doc []byte, list *[]*T) error {
+	o := new(T)
+	if err := yaml.UnmarshalStrict(doc, o); err != nil {
+		return err
+	}
+	*list = append(*list, o)
+	return nil
 }
 
 func splitYAML(b []byte) [][]byte {
