@@ -219,6 +219,33 @@ func (c *container) contInitMillis(script string) (int, error) {
 	return 0, errors.New("no timing for " + script + " in the console")
 }
 
+// teardown is the first half of a redeploy: a clean stop (exit 0 without
+// SIGKILL), then the data directory deleted, so only the bucket is left.
+// It returns how long the stop took.
+func (c *container) teardown() time.Duration {
+	c.t.Helper()
+	code, took, killed := c.stop()
+	if code != "0" || killed {
+		c.t.Errorf("stop of container %s: exit code %s, SIGKILL needed: %v", c.name, code, killed)
+	}
+	if err := os.RemoveAll(c.data); err != nil {
+		c.t.Fatal(err)
+	}
+	return took
+}
+
+// waitRestored waits until c is ready and returns how long after pid 1 that
+// was and how many milliseconds its restore step took.
+func (c *container) waitRestored() (ready time.Duration, restoreMS int) {
+	c.t.Helper()
+	ready = c.waitReady()
+	restoreMS, err := c.contInitMillis("10-restore")
+	if err != nil {
+		c.t.Error(err)
+	}
+	return ready, restoreMS
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()

@@ -14,10 +14,7 @@ import (
 // a litestream metadata directory from another life must not be replayed
 // onto the restored file (SQLite would apply the foreign WAL to it).
 func TestRestoreClearsStaleSidecars(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("stale")
-	env := replicaEnv(s3, url)
+	ts, _, env := replicating(t, "stale")
 	a := startContainer(t, ts, "a", dataDir(t), env...)
 	var pastes []paste
 	for i := 0; i < 30; i++ {
@@ -64,10 +61,7 @@ func TestRestoreClearsStaleSidecars(t *testing.T) {
 // time, the stop fits in docker stop's 10 s without SIGKILL, and the paste
 // reaches the bucket when the same volume starts again with the bucket back.
 func TestStopWithBucketUnreachable(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("stopdown")
-	env := replicaEnv(s3, url)
+	ts, s3, env := replicating(t, "stopdown")
 	data := dataDir(t)
 	c := startContainer(t, ts, "stopdown", data, env...)
 	s3.stop()

@@ -239,13 +239,8 @@ func TestFromALogPasteBucket(t *testing.T) {
 	v3 := writeLogPasteBucket(t, ts, s3, "logpaste", rows)
 	env := replicaEnv(s3, s3.replicaURL("logpaste", "litepaste"))
 
-	dataA := dataDir(t)
-	a := runContainer(t, ts, "a", dataA, env...)
-	readyA := a.waitReady()
-	restoreA, err := a.contInitMillis("10-restore")
-	if err != nil {
-		t.Error(err)
-	}
+	a := runContainer(t, ts, "a", dataDir(t), env...)
+	readyA, restoreA := a.waitRestored()
 	for _, want := range []string{"restore: restored /data/litepaste.db", `"msg":"database upgraded"`} {
 		if a.countLines(want) != 1 {
 			t.Errorf("first container: the console does not say %q once", want)
@@ -259,19 +254,10 @@ func TestFromALogPasteBucket(t *testing.T) {
 	waitFor(t, 30*time.Second, "litestream's LTX files beside the v0.3 backup, with the new pastes", func() bool {
 		return ltxFiles(s3, "logpaste") > 0 && s3.hasMarker("logpaste", markerOf(fresh[len(fresh)-1].body))
 	})
-	if code, _, killed := a.stop(); code != "0" || killed {
-		t.Errorf("stop of the first container: exit code %s, SIGKILL needed: %v", code, killed)
-	}
-	if err := os.RemoveAll(dataA); err != nil {
-		t.Fatal(err)
-	}
+	a.teardown()
 
 	b := runContainer(t, ts, "b", dataDir(t), env...)
-	readyB := b.waitReady()
-	restoreB, err := b.contInitMillis("10-restore")
-	if err != nil {
-		t.Error(err)
-	}
+	readyB, restoreB := b.waitRestored()
 	if b.countLines(`"msg":"database upgraded"`) != 0 {
 		t.Error("second container: the database was upgraded again; it should come back from litestream's own backup")
 	}

@@ -18,6 +18,16 @@ func replicaEnv(s3 *s3Server, url string) []string {
 	return append(s3.credentials(), "DB_REPLICA_URL="+url)
 }
 
+// replicating is where most scenarios begin: the tools, an S3 server with
+// one empty bucket, and the environment that streams a container's database
+// to s3.replicaURL(bucket, "litepaste").
+func replicating(t *testing.T, bucket string) (*toolset, *s3Server, []string) {
+	t.Helper()
+	ts := needTools(t)
+	s3 := startS3(t, ts)
+	return ts, s3, replicaEnv(s3, s3.bucket(bucket))
+}
+
 // markerOf is the random marker at the start of a body made by body().
 func markerOf(b []byte) []byte {
 	i := strings.IndexByte(string(b), '\r')
@@ -27,10 +37,8 @@ func markerOf(b []byte) []byte {
 // Scenario 1: empty bucket, first start: the server serves and an upload
 // reaches the bucket within a few seconds.
 func TestFirstStartOnEmptyBucket(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("first")
-	c := runContainer(t, ts, "first", dataDir(t), replicaEnv(s3, url)...)
+	ts, s3, env := replicating(t, "first")
+	c := runContainer(t, ts, "first", dataDir(t), env...)
 	ready := c.waitReady()
 	if c.countLines("restore: the replica is empty") != 1 {
 		t.Errorf("the restore step did not report an empty replica")
@@ -57,13 +65,8 @@ func TestFirstStartOnEmptyBucket(t *testing.T) {
 // Scenario 2: stop, delete the whole data directory, start a new container
 // on the same bucket: every paste is served, byte for byte.
 func TestTeardownAndRedeploy(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("redeploy")
-	env := replicaEnv(s3, url)
-
-	dataA := dataDir(t)
-	a := startContainer(t, ts, "a", dataA, env...)
+	ts, _, env := replicating(t, "redeploy")
+	a := startContainer(t, ts, "a", dataDir(t), env...)
 	sizes := []int{10, 200, 4096, 70000, 1 << 20}
 	var pastes []paste
 	total := 0
@@ -72,20 +75,10 @@ func TestTeardownAndRedeploy(t *testing.T) {
 		pastes = append(pastes, p)
 		total += len(p.body)
 	}
-	code, took, killed := a.stop()
-	if code != "0" || killed {
-		t.Errorf("stop of the first container: exit code %s, SIGKILL needed: %v", code, killed)
-	}
-	if err := os.RemoveAll(dataA); err != nil {
-		t.Fatal(err)
-	}
+	took := a.teardown()
 
 	b := runContainer(t, ts, "b", dataDir(t), env...)
-	ready := b.waitReady()
-	restoreMS, err := b.contInitMillis("10-restore")
-	if err != nil {
-		t.Error(err)
-	}
+	ready, restoreMS := b.waitRestored()
 	if b.countLines("restore: restored /data/litepaste.db") != 1 {
 		t.Errorf("the restore step did not report a restore")
 	}
@@ -128,10 +121,8 @@ func TestReplicationOff(t *testing.T) {
 // Scenario 3: kill -9 of the server: s6 restarts it, litestream keeps its
 // pid, uploads work again.
 func TestServerKilled(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("killserver")
-	c := startContainer(t, ts, "killserver", dataDir(t), replicaEnv(s3, url)...)
+	ts, s3, env := replicating(t, "killserver")
+	c := startContainer(t, ts, "killserver", dataDir(t), env...)
 	before := mustUpload(t, c.base, body("killserver-before", 500))
 
 	// s6 waits a second before restarting a service that was not ready for
@@ -170,10 +161,8 @@ echo $(( ($(date +%s%N) - t0) / 1000 ))`)
 // Scenario 4: kill -9 of litestream: s6 restarts it, the server keeps its
 // pid, and pastes written while it was down reach the bucket.
 func TestLitestreamKilled(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("killls")
-	c := startContainer(t, ts, "killls", dataDir(t), replicaEnv(s3, url)...)
+	ts, s3, env := replicating(t, "killls")
+	c := startContainer(t, ts, "killls", dataDir(t), env...)
 	c.upFor("litestream", 1100*time.Millisecond, false)
 	app, ls := c.pid("litepaste"), c.pid("litestream")
 
@@ -225,10 +214,8 @@ echo $(( ($(date +%s%N) - t0) / 1000000 ))`)
 // Scenario 5: graceful stop (docker stop) during continuous uploads: every
 // upload that got a 200 is in the replica afterwards.
 func TestGracefulStopKeepsEveryAcknowledgedPaste(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("graceful")
-	c := startContainer(t, ts, "graceful", dataDir(t), replicaEnv(s3, url)...)
+	ts, s3, env := replicating(t, "graceful")
+	c := startContainer(t, ts, "graceful", dataDir(t), env...)
 
 	var (
 		mu     sync.Mutex
@@ -273,7 +260,7 @@ func TestGracefulStopKeepsEveryAcknowledgedPaste(t *testing.T) {
 		t.Errorf("stop: exit code %s, SIGKILL needed: %v", code, killed)
 	}
 
-	db, restoreTook := restoreElsewhere(t, ts, s3, url)
+	db, restoreTook := restoreElsewhere(t, ts, s3, s3.replicaURL("graceful", "litepaste"))
 	found := checkServed(t, serveFile(t, ts, db), acked)
 	t.Logf("FIGURES scenario 5: %d uploads acknowledged (%d refused or cut during the stop); docker stop took %d ms (exit code %s); restored elsewhere in %d ms; %d of %d acknowledged pastes found",
 		len(acked), failed, took.Milliseconds(), code, restoreTook.Milliseconds(), found, len(acked))
@@ -283,10 +270,7 @@ func TestGracefulStopKeepsEveryAcknowledgedPaste(t *testing.T) {
 // local database: the container exits non-zero before any service starts,
 // and the bucket is left as it was.
 func TestUnreachableBucketAtBoot(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("unreachable")
-	env := replicaEnv(s3, url)
+	ts, s3, env := replicating(t, "unreachable")
 	first := startContainer(t, ts, "before", dataDir(t), env...)
 	p := mustUpload(t, first.base, body("unreachable", 1000))
 	if code, _, _ := first.stop(); code != "0" {
@@ -325,10 +309,8 @@ func TestUnreachableBucketAtBoot(t *testing.T) {
 // Scenario 7: bucket unreachable for a while during operation: uploads keep
 // succeeding, and once the bucket is back the replica catches up.
 func TestBucketOutageDuringOperation(t *testing.T) {
-	ts := needTools(t)
-	s3 := startS3(t, ts)
-	url := s3.bucket("outage")
-	c := startContainer(t, ts, "outage", dataDir(t), replicaEnv(s3, url)...)
+	ts, s3, env := replicating(t, "outage")
+	c := startContainer(t, ts, "outage", dataDir(t), env...)
 	first := mustUpload(t, c.base, body("outage-before", 1000))
 	waitFor(t, 30*time.Second, "the first paste in the bucket", func() bool {
 		return s3.hasMarker("outage", markerOf(first.body))
@@ -358,7 +340,7 @@ func TestBucketOutageDuringOperation(t *testing.T) {
 	if code, _, _ := c.stop(); code != "0" {
 		t.Errorf("stop: exit code %s", code)
 	}
-	db, _ := restoreElsewhere(t, ts, s3, url)
+	db, _ := restoreElsewhere(t, ts, s3, s3.replicaURL("outage", "litepaste"))
 	all := append([]paste{first}, during...)
 	found := checkServed(t, serveFile(t, ts, db), all)
 	t.Logf("FIGURES scenario 7: bucket down for %d ms; %d uploads acknowledged during the outage; replica caught up %d ms after the bucket came back; %d of %d pastes restored elsewhere",
