@@ -128,11 +128,19 @@ func TestKubernetesSources(t *testing.T) {
 	}
 }
 
-func TestKubernetesBase(t *testing.T) {
+// renderChecked renders the kustomization in dir (under k8sDir), checks its
+// workload against the image, and returns its objects and the pod's volume
+// at the image's data directory.
+func renderChecked(t *testing.T, dir string) (objects, corev1.Volume) {
+	t.Helper()
 	img := loadImage(t)
-	objs := render(t, k8sDir+"/base")
+	objs := render(t, k8sDir+"/"+dir)
 	pod := checkWorkload(t, img, objs)
-	data := volumeAt(t, pod, img.dataDir)
+	return objs, volumeAt(t, pod, img.dataDir)
+}
+
+func TestKubernetesBase(t *testing.T) {
+	objs, data := renderChecked(t, "base")
 	if data.EmptyDir == nil {
 		t.Errorf("base: the data volume %q is not an emptyDir", data.Name)
 	}
@@ -142,10 +150,7 @@ func TestKubernetesBase(t *testing.T) {
 }
 
 func TestKubernetesPVCOverlay(t *testing.T) {
-	img := loadImage(t)
-	objs := render(t, k8sDir+"/overlays/pvc")
-	pod := checkWorkload(t, img, objs)
-	data := volumeAt(t, pod, img.dataDir)
+	objs, data := renderChecked(t, "overlays/pvc")
 	if data.PersistentVolumeClaim == nil {
 		t.Fatalf("pvc overlay: the data volume %q is not a PersistentVolumeClaim", data.Name)
 	}
