@@ -13,6 +13,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -29,6 +31,8 @@ type objects struct {
 	configMaps  []*corev1.ConfigMap
 	secrets     []*corev1.Secret
 	claims      []*corev1.PersistentVolumeClaim
+	budgets     []*policyv1.PodDisruptionBudget
+	policies    []*networkingv1.NetworkPolicy
 }
 
 // render builds a kustomization as `kubectl apply -k` would and decodes every
@@ -71,6 +75,10 @@ func decodeInto(t *testing.T, where string, doc []byte, objs *objects) {
 		err = appendStrict(doc, &objs.secrets)
 	case "v1/PersistentVolumeClaim":
 		err = appendStrict(doc, &objs.claims)
+	case "policy/v1/PodDisruptionBudget":
+		err = appendStrict(doc, &objs.budgets)
+	case "networking.k8s.io/v1/NetworkPolicy":
+		err = appendStrict(doc, &objs.policies)
 	default:
 		t.Fatalf("%s: unexpected kind %s", where, gvk)
 	}
@@ -128,36 +136,38 @@ func TestKubernetesSources(t *testing.T) {
 	}
 }
 
-// renderChecked renders the kustomization in dir (under k8sDir), checks its
-// workload against the image, and returns its objects and the pod's volume
-// at the image's data directory.
-func renderChecked(t *testing.T, dir string) (objects, corev1.Volume) {
+// renderChecked renders the kustomization in dir (under k8sDir), checks
+// every Deployment against the image and the build's invariants, and
+// returns the build and the writer's volume at the image's data directory.
+func renderChecked(t *testing.T, dir string) (built, corev1.Volume) {
 	t.Helper()
 	img := loadImage(t)
-	objs := render(t, k8sDir+"/"+dir)
-	pod := checkWorkload(t, img, objs)
-	return objs, volumeAt(t, pod, img.dataDir)
+	b := checkBuild(t, img, render(t, k8sDir+"/"+dir))
+	return b, volumeAt(t, b.writer.Spec.Template.Spec, img.dataDir)
 }
 
 func TestKubernetesBase(t *testing.T) {
-	objs, data := renderChecked(t, "base")
+	b, data := renderChecked(t, "base")
+	if len(b.replicas) != 0 {
+		t.Errorf("base: has %d read replica Deployments; the base is the writer alone", len(b.replicas))
+	}
 	if data.EmptyDir == nil {
 		t.Errorf("base: the data volume %q is not an emptyDir", data.Name)
 	}
-	if len(objs.claims) != 0 {
-		t.Errorf("base: has %d PersistentVolumeClaims; the base keeps its data on an emptyDir", len(objs.claims))
+	if len(b.claims) != 0 {
+		t.Errorf("base: has %d PersistentVolumeClaims; the base keeps its data on an emptyDir", len(b.claims))
 	}
 }
 
 func TestKubernetesPVCOverlay(t *testing.T) {
-	objs, data := renderChecked(t, "overlays/pvc")
+	b, data := renderChecked(t, "overlays/pvc")
 	if data.PersistentVolumeClaim == nil {
 		t.Fatalf("pvc overlay: the data volume %q is not a PersistentVolumeClaim", data.Name)
 	}
-	if len(objs.claims) != 1 || objs.claims[0].Name != data.PersistentVolumeClaim.ClaimName {
-		t.Errorf("pvc overlay: the pod claims %q; the overlay defines %v", data.PersistentVolumeClaim.ClaimName, claimNames(objs))
+	if len(b.claims) != 1 || b.claims[0].Name != data.PersistentVolumeClaim.ClaimName {
+		t.Errorf("pvc overlay: the pod claims %q; the overlay defines %v", data.PersistentVolumeClaim.ClaimName, claimNames(b.objects))
 	}
-	for _, c := range objs.claims {
+	for _, c := range b.claims {
 		if len(c.Spec.AccessModes) != 1 || c.Spec.AccessModes[0] != corev1.ReadWriteOnce {
 			t.Errorf("pvc overlay: claim %s has access modes %v; want ReadWriteOnce (one writer)", c.Name, c.Spec.AccessModes)
 		}
@@ -172,62 +182,169 @@ func claimNames(objs objects) []string {
 	return out
 }
 
-// checkWorkload holds the invariants both the base and the overlay must keep,
-// and returns the pod template.
-func checkWorkload(t *testing.T, img image, objs objects) corev1.PodSpec {
-	t.Helper()
-	if len(objs.deployments) != 1 {
-		t.Fatalf("got %d Deployments, want 1", len(objs.deployments))
-	}
-	d := objs.deployments[0]
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		t.Errorf("replicas: got %v, want exactly 1 (one writer per bucket path)", d.Spec.Replicas)
-	}
-	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		t.Errorf("strategy: got %q, want Recreate (a rolling update runs two writers at once)", d.Spec.Strategy.Type)
-	}
-	checkSelector(t, d, objs.services)
+// publicService is the Service an Ingress points at, named in the base.
+const publicService = "litepaste"
 
+// primaryVar makes a container a read replica of the writer at that URL.
+const primaryVar = "PRIMARY_URL"
+
+// built is one kustomize build's Deployments by role: the writer streams
+// to the bucket, the read replicas follow it and name the writer in
+// PRIMARY_URL.
+type built struct {
+	objects
+	writer   *appsv1.Deployment
+	replicas []*appsv1.Deployment
+}
+
+// checkBuild holds the invariants every build (the base and each overlay)
+// must keep: every Deployment's pod, one writer per bucket path, Services
+// that reach ready pods.
+func checkBuild(t *testing.T, img image, objs objects) built {
+	t.Helper()
+	b := built{objects: objs}
+	var writers []string
+	for _, d := range objs.deployments {
+		checkPod(t, img, d, objs)
+		if primaryURL(d) != "" {
+			b.replicas = append(b.replicas, d)
+			continue
+		}
+		writers = append(writers, d.Name)
+		b.writer = d
+		// The Deployments share the Secret's bucket path: any of them that
+		// is not a replica writes to it, and only one may.
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+			t.Errorf("Deployment %s (no %s): %s pods, want exactly 1 (one writer per bucket path)", d.Name, primaryVar, podCount(d))
+		}
+		if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("Deployment %s (no %s): strategy %q, want Recreate (a rolling update runs two writers at once)", d.Name, primaryVar, d.Spec.Strategy.Type)
+		}
+	}
+	if len(writers) != 1 {
+		t.Fatalf("got writer Deployments %v (no %s); want exactly one", writers, primaryVar)
+	}
+	checkDisjointSelectors(t, objs.deployments)
+	checkServices(t, objs)
+	for _, r := range b.replicas {
+		checkReplica(t, b, r)
+	}
+	return b
+}
+
+func podCount(d *appsv1.Deployment) string {
+	if d.Spec.Replicas == nil {
+		return "unset (1)"
+	}
+	return fmt.Sprint(*d.Spec.Replicas)
+}
+
+func primaryURL(d *appsv1.Deployment) string {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if v := envValues(c)[primaryVar]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkPod holds what every Deployment's pod must keep, writer or replica.
+func checkPod(t *testing.T, img image, d *appsv1.Deployment, objs objects) {
+	t.Helper()
+	if d.Spec.Selector == nil || len(d.Spec.Selector.MatchLabels) == 0 || len(d.Spec.Selector.MatchExpressions) != 0 {
+		t.Fatalf("Deployment %s: want a selector of matchLabels only", d.Name)
+	}
+	if !selects(d.Spec.Selector.MatchLabels, d.Spec.Template.Labels) {
+		t.Errorf("Deployment %s: selector %v does not match its pod labels %v", d.Name, d.Spec.Selector.MatchLabels, d.Spec.Template.Labels)
+	}
 	pod := d.Spec.Template.Spec
 	if len(pod.Containers) != 1 {
-		t.Fatalf("got %d containers, want 1", len(pod.Containers))
+		t.Fatalf("Deployment %s: got %d containers, want 1", d.Name, len(pod.Containers))
 	}
 	c := pod.Containers[0]
 
 	need := img.stopNeeds + 5*time.Second
 	if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < need {
-		t.Errorf("terminationGracePeriodSeconds: got %v, want at least %v (a clean stop can take %v)", g, need, img.stopNeeds)
+		t.Errorf("Deployment %s: terminationGracePeriodSeconds %v, want at least %v (a clean stop can take %v)", d.Name, g, need, img.stopNeeds)
 	}
 
 	checkSecurity(t, img, pod, c)
-	checkPorts(t, img, c, objs.services)
+	if got := containerPort(t, c, intstr.FromString("http")); got != int32(img.port) {
+		t.Errorf("Deployment %s: container port http %d, want the image's port %d", d.Name, got, img.port)
+	}
+	if v, ok := envValues(c)["PORT"]; ok && v != fmt.Sprint(img.port) {
+		t.Errorf("Deployment %s: env PORT=%s, but the container port is %d", d.Name, v, img.port)
+	}
 	checkProbes(t, img, c)
 	checkVolumes(t, pod)
-	checkEnv(t, img, c, objs)
-	return pod
+	checkEnv(t, img, "Deployment "+d.Name, c, objs)
 }
 
-func checkSelector(t *testing.T, d *appsv1.Deployment, services []*corev1.Service) {
+// selects reports whether a label selector matches a set of labels.
+func selects(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return len(selector) > 0
+}
+
+// checkDisjointSelectors: no Deployment's selector takes in another's pods.
+func checkDisjointSelectors(t *testing.T, ds []*appsv1.Deployment) {
 	t.Helper()
-	labels := d.Spec.Template.Labels
-	if d.Spec.Selector == nil || len(d.Spec.Selector.MatchLabels) == 0 {
-		t.Fatal("the Deployment has no selector")
-	}
-	for k, v := range d.Spec.Selector.MatchLabels {
-		if labels[k] != v {
-			t.Errorf("Deployment selector %s=%s does not match the pod labels %v", k, v, labels)
+	for _, a := range ds {
+		for _, b := range ds {
+			if a != b && selects(a.Spec.Selector.MatchLabels, b.Spec.Template.Labels) {
+				t.Errorf("Deployment %s's selector %v also matches the pods of %s", a.Name, a.Spec.Selector.MatchLabels, b.Name)
+			}
 		}
 	}
-	if len(services) != 1 {
-		t.Fatalf("got %d Services, want 1", len(services))
-	}
-	for k, v := range services[0].Spec.Selector {
-		if labels[k] != v {
-			t.Errorf("Service selector %s=%s does not match the pod labels %v", k, v, labels)
+}
+
+// selected are the Deployments whose pods a selector matches.
+func selected(selector map[string]string, ds []*appsv1.Deployment) []*appsv1.Deployment {
+	var out []*appsv1.Deployment
+	for _, d := range ds {
+		if selects(selector, d.Spec.Template.Labels) {
+			out = append(out, d)
 		}
 	}
-	if len(services[0].Spec.Selector) == 0 {
-		t.Error("the Service selects no pods")
+	return out
+}
+
+// checkServices: every Service reaches some pods, on their http port; the
+// public one only pods that say when they are ready to serve.
+func checkServices(t *testing.T, objs objects) {
+	t.Helper()
+	var public bool
+	for _, s := range objs.services {
+		pods := selected(s.Spec.Selector, objs.deployments)
+		if len(pods) == 0 {
+			t.Errorf("Service %s: selector %v matches no Deployment's pods", s.Name, s.Spec.Selector)
+		}
+		for _, d := range pods {
+			c := d.Spec.Template.Spec.Containers[0]
+			for _, p := range s.Spec.Ports {
+				if got, want := containerPort(t, c, p.TargetPort), containerPort(t, c, intstr.FromString("http")); got != want {
+					t.Errorf("Service %s port %d targets %d on %s, want its http port %d", s.Name, p.Port, got, d.Name, want)
+				}
+			}
+		}
+		if s.Name != publicService {
+			continue
+		}
+		public = true
+		for _, d := range pods {
+			c := d.Spec.Template.Spec.Containers[0]
+			if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != readyPath {
+				t.Errorf("the public Service %s selects the pods of %s, which have no readiness probe on %s: "+
+					"it would send requests to a pod still restoring", s.Name, d.Name, readyPath)
+			}
+		}
+	}
+	if !public {
+		t.Errorf("no public Service %q", publicService)
 	}
 }
 
@@ -276,23 +393,6 @@ func envValues(c corev1.Container) map[string]string {
 		out[e.Name] = e.Value
 	}
 	return out
-}
-
-func checkPorts(t *testing.T, img image, c corev1.Container, services []*corev1.Service) {
-	t.Helper()
-	if got := containerPort(t, c, intstr.FromString("http")); got != int32(img.port) {
-		t.Errorf("container port http: got %d, want the image's port %d", got, img.port)
-	}
-	if v, ok := envValues(c)["PORT"]; ok && v != fmt.Sprint(img.port) {
-		t.Errorf("env PORT=%s, but the container port is %d", v, img.port)
-	}
-	for _, s := range services {
-		for _, p := range s.Spec.Ports {
-			if got := containerPort(t, c, p.TargetPort); got != int32(img.port) {
-				t.Errorf("Service %s port %d targets %d, want %d", s.Name, p.Port, got, img.port)
-			}
-		}
-	}
 }
 
 // containerPort resolves a named or numbered port against the container's ports.
@@ -390,7 +490,7 @@ func volumeAt(t *testing.T, pod corev1.PodSpec, dir string) corev1.Volume {
 	return corev1.Volume{}
 }
 
-func checkEnv(t *testing.T, img image, c corev1.Container, objs objects) {
+func checkEnv(t *testing.T, img image, where string, c corev1.Container, objs objects) {
 	t.Helper()
 	provided := set{}
 	var names []string
@@ -413,10 +513,10 @@ func checkEnv(t *testing.T, img image, c corev1.Container, objs objects) {
 			provided.add(k)
 		}
 	}
-	checkEnvNames(t, img, "the pod", names)
-	checkReplicationProvided(t, img, "the pod", provided)
+	checkEnvNames(t, img, where, names)
+	checkReplicationProvided(t, img, where, provided)
 	if provided["DB_PATH"] {
-		t.Error("the pod sets DB_PATH; the image's own value keeps it on the data volume")
+		t.Errorf("%s sets DB_PATH; the image's own value keeps it on the data volume", where)
 	}
 
 	example := exampleSecret(t)
