@@ -31,6 +31,13 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
+// Reset drops what was collected, so a benchmark's log does not grow.
+func (b *SyncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
 // WaitFor polls cond until it holds, failing the test after a generous
 // deadline: tests wait on conditions, never on fixed sleeps.
 func WaitFor(t testing.TB, what string, cond func() bool) {
