@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -167,6 +168,15 @@ func (s *Server) pasteURL(c echo.Context, id paste.ID) string {
 // can still be deleted or expire.
 const pasteMaxAge = time.Hour
 
+// cacheControl lets caches keep a paste for maxAge.
+func cacheControl(maxAge time.Duration) string {
+	return "public, max-age=" + strconv.Itoa(int(maxAge/time.Second)) + ", immutable"
+}
+
+// pasteCacheControl is that of a paste that does not expire sooner, the
+// usual case, built once.
+var pasteCacheControl = cacheControl(pasteMaxAge)
+
 // getPaste serves a paste through http.ServeContent: Range, If-Range, HEAD
 // and the preconditions as net/http defines them. If-None-Match is answered
 // first, since it must also match the gzip-encoded tag.
@@ -188,17 +198,22 @@ func (s *Server) getPaste(c echo.Context) error {
 	s.obs.Lookup(true)
 	h := c.Response().Header()
 	h.Set("ETag", p.ETag)
-	maxAge := pasteMaxAge
+	cc := pasteCacheControl
 	if !p.Expires.IsZero() {
-		maxAge = min(pasteMaxAge, p.Expires.Sub(now))
+		cc = cacheControl(min(pasteMaxAge, p.Expires.Sub(now)))
 		h.Set("X-Paste-Expires", p.Expires.Format(expiresLayout))
 	}
-	h.Set(echo.HeaderCacheControl, "public, max-age="+strconv.Itoa(int(maxAge/time.Second))+", immutable")
+	h.Set(echo.HeaderCacheControl, cc)
 	if tag, ok := etagMatch(req.Header.Get("If-None-Match"), p.ETag); ok {
 		h.Set("ETag", tag)
 		return c.NoContent(http.StatusNotModified)
 	}
 	h.Set(echo.HeaderContentType, textPlain)
+	if _, inMemory := body.(*bytes.Reader); inMemory {
+		// A cached paste cannot fail to read: no failedRead to allocate.
+		http.ServeContent(c.Response(), req, "", time.Time{}, body)
+		return nil
+	}
 	r := &failedRead{ReadSeeker: body}
 	http.ServeContent(c.Response(), req, "", time.Time{}, r)
 	if r.err != nil {
