@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,12 @@ type config struct {
 	litestreamSocket  string
 	litestreamMetrics string
 	replicationStall  time.Duration
+	// primary, when set, makes this server a read replica of the writer at
+	// that URL; writeRetry is how long it retries a write the writer did not
+	// answer; followInterval is how often its follower lists the bucket.
+	primary        *url.URL
+	writeRetry     time.Duration
+	followInterval time.Duration
 	// describe, with -describe, prints what describe says instead of
 	// serving; envVars and flagNames are what it lists.
 	describe  bool
@@ -140,6 +147,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	f.String(&c.litestreamSocket, "litestreamsocket", "LITESTREAM_SOCKET", "", "Litestream's control socket: replication lag in the metrics, stalls in the log (empty = off)")
 	f.String(&c.litestreamMetrics, "litestreammetrics", "LITESTREAM_METRICS_URL", "", "Litestream's own /metrics URL on loopback, forwarded on the metrics address (empty = off)")
 	f.String(&stall, "replicationstall", "REPLICATION_STALL_AFTER", "1m", "replication counts as stalled when no sync to the bucket succeeded for this long")
+	var primary, writeRetry, follow string
+	f.String(&primary, "primary", "PRIMARY_URL", "", "the writer's URL, e.g. http://litepaste-writer:3001: this server is then a read replica serving DB_PATH read-only as its follower keeps it, and passes writes to the writer (empty = this is the writer)")
+	f.String(&writeRetry, "writeretry", "WRITE_RETRY", "5s", "a replica retries a write the writer does not answer for this long, then answers 503")
+	f.String(&follow, "followinterval", "FOLLOW_INTERVAL", defaultFollowInterval, "how often a replica's follower (litestream restore -f) lists the bucket for changes")
 
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: litepaste [flags]\n       litepaste delete [-db PATH] [-adminsocket PATH] ID...   (take pastes down on the running server)\n\nEvery flag can also be set by the environment variable shown; a flag wins over its variable.\n\n")
@@ -221,7 +232,37 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if c.replicationStall, err = time.ParseDuration(stall); err != nil || c.replicationStall <= 0 {
 		return c, fmt.Errorf("REPLICATION_STALL_AFTER/-replicationstall %q: want a positive duration", stall)
 	}
+	if c.primary, err = parsePrimary(primary); err != nil {
+		return c, fmt.Errorf("PRIMARY_URL/-primary: %w", err)
+	}
+	if c.primary != nil && c.migrateOnly {
+		return c, fmt.Errorf("-migrate: a read replica (PRIMARY_URL set) never changes its copy: run it on the writer")
+	}
+	if c.writeRetry, err = time.ParseDuration(writeRetry); err != nil || c.writeRetry < 0 {
+		return c, fmt.Errorf("WRITE_RETRY/-writeretry %q: want a duration such as 5s (0 = no retry)", writeRetry)
+	}
+	if c.followInterval, err = time.ParseDuration(follow); err != nil || c.followInterval <= 0 {
+		return c, fmt.Errorf("FOLLOW_INTERVAL/-followinterval %q: want a positive duration such as 30s", follow)
+	}
 	return c, nil
+}
+
+// defaultFollowInterval is FOLLOW_INTERVAL unless set: each follower lists
+// the bucket once per interval; freshness comes from passing unseen paste
+// numbers to the writer, not from a short interval.
+const defaultFollowInterval = "30s"
+
+// parsePrimary reads the writer's URL: http or https, a host, nothing after
+// the path. Empty is no writer: this server is the writer.
+func parsePrimary(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("want the writer's http:// or https:// URL, such as http://litepaste-writer:3001")
+	}
+	return u, nil
 }
 
 // localNetworks are the peers LP_BEHIND_PROXY trusts: LogPaste believed

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"net/netip"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -43,6 +44,9 @@ func TestConfigDefaults(t *testing.T) {
 		{"upload idle timeout 30 s", c.uploadIdle, 30 * time.Second},
 		{"upload minimum rate 1 KiB/s", c.uploadMinKiB, int64(1)},
 		{"4 uploads per client at once", c.perClient, 4},
+		{"the writer, not a replica", c.primary, (*url.URL)(nil)},
+		{"writes retried for 5 s", c.writeRetry, 5 * time.Second},
+		{"follower lists the bucket every 30 s", c.followInterval, 30 * time.Second},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -100,6 +104,15 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{"mapped IPv4 proxy", map[string]string{"TRUSTED_PROXIES": "::ffff:10.0.0.1"}, nil,
 			func(c config) any { return c.trustedProxies }, []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}},
 		{"-migrate", nil, []string{"-migrate"}, func(c config) any { return c.migrateOnly }, true},
+		{"PRIMARY_URL", map[string]string{"PRIMARY_URL": "http://writer:3001"}, nil,
+			func(c config) any { return c.primary.String() }, "http://writer:3001"},
+		{"-primary wins", map[string]string{"PRIMARY_URL": "http://writer:3001"}, []string{"-primary", "https://u:p@w.internal/base"},
+			func(c config) any { return c.primary.Redacted() }, "https://u:xxxxx@w.internal/base"},
+		{"WRITE_RETRY", map[string]string{"WRITE_RETRY": "2s"}, nil, func(c config) any { return c.writeRetry }, 2 * time.Second},
+		{"-writeretry 0", nil, []string{"-writeretry", "0"}, func(c config) any { return c.writeRetry }, time.Duration(0)},
+		{"FOLLOW_INTERVAL", map[string]string{"FOLLOW_INTERVAL": "1s"}, nil, func(c config) any { return c.followInterval }, time.Second},
+		{"-followinterval wins", map[string]string{"FOLLOW_INTERVAL": "1s"}, []string{"-followinterval", "1m"},
+			func(c config) any { return c.followInterval }, time.Minute},
 		// LogPaste's LP_BEHIND_PROXY: any value, even "false", turns it on.
 		{"LP_BEHIND_PROXY trusts local peers", map[string]string{"LP_BEHIND_PROXY": "false"}, nil,
 			func(c config) any { return c.trustedProxies }, localNetworks()},
@@ -144,6 +157,14 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{desc: "upload idle nonsense", env: map[string]string{"UPLOAD_IDLE_TIMEOUT": "30"}, want: "UPLOAD_IDLE_TIMEOUT"},
 		{desc: "upload rate negative", env: map[string]string{"UPLOAD_MIN_RATE_KB": "-1"}, want: "UPLOAD_MIN_RATE_KB"},
 		{desc: "uploads per client negative", args: []string{"-uploadsperclient", "-2"}, want: "UPLOADS_PER_CLIENT"},
+		{desc: "primary without a scheme", env: map[string]string{"PRIMARY_URL": "writer:3001"}, want: "PRIMARY_URL"},
+		{desc: "primary not http", env: map[string]string{"PRIMARY_URL": "ftp://writer"}, want: "PRIMARY_URL"},
+		{desc: "primary without a host", args: []string{"-primary", "http:///x"}, want: "-primary"},
+		{desc: "primary with a query", env: map[string]string{"PRIMARY_URL": "http://writer/?a=b"}, want: "PRIMARY_URL"},
+		{desc: "write retry nonsense", env: map[string]string{"WRITE_RETRY": "5"}, want: "WRITE_RETRY"},
+		{desc: "write retry negative", args: []string{"-writeretry", "-1s"}, want: "-writeretry"},
+		{desc: "follow interval zero", env: map[string]string{"FOLLOW_INTERVAL": "0s"}, want: "FOLLOW_INTERVAL"},
+		{desc: "replica told to migrate", env: map[string]string{"PRIMARY_URL": "http://writer:3001"}, args: []string{"-migrate"}, want: "-migrate"},
 		{desc: "unknown flag", args: []string{"-nope"}, want: "nope"},
 		{desc: "stray argument", args: []string{"serve"}, want: `"serve"`},
 	}
@@ -190,6 +211,9 @@ func TestHelpListsEverySetting(t *testing.T) {
 		{"metricsaddr", "METRICS_ADDR"},
 		{"readyfd", "READY_FD"},
 		{"sweepinterval", "SWEEP_INTERVAL"},
+		{"primary", "PRIMARY_URL"},
+		{"writeretry", "WRITE_RETRY"},
+		{"followinterval", "FOLLOW_INTERVAL"},
 	}
 	for _, s := range settings {
 		if !strings.Contains(help, "-"+s.flag+" (env "+s.env+",") {

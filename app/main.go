@@ -86,29 +86,49 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 	defer logs.Close()
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 
-	store, err := sqlite.Open(ctx, cfg.dbPath)
-	if err != nil {
-		return err
-	}
-	switch up := store.Upgraded(); up.From {
-	case "":
-	case "empty":
-		log.Info("database created", "db", cfg.dbPath)
-	default:
-		log.Info("database upgraded", "db", cfg.dbPath, "from", up.From, "imported", up.Imported)
-	}
-	if cfg.migrateOnly {
-		log.Info("database ready", "db", cfg.dbPath)
-		return store.Close()
+	// A replica reads the follower's copy and never writes it; the writer
+	// opens (creating or upgrading) the database.
+	var (
+		store   *sqlite.Store
+		replica *sqlite.Copy
+		reads   storeReads
+		admin   http.Handler
+	)
+	if cfg.primary != nil {
+		// The copy's directory, for the admin socket beside it; the
+		// follower creates it too.
+		if err := os.MkdirAll(filepath.Dir(cfg.dbPath), 0o750); err != nil {
+			return fmt.Errorf("create database directory: %w", err)
+		}
+		replica = sqlite.OpenCopy(cfg.dbPath, cfg.followInterval, time.Now)
+		reads, admin = replica, web.ReplicaAdminHandler()
+		log.Info("read replica", "db", cfg.dbPath, "writer", cfg.primary.Redacted())
+	} else {
+		var err error
+		if store, err = sqlite.Open(ctx, cfg.dbPath); err != nil {
+			return err
+		}
+		switch up := store.Upgraded(); up.From {
+		case "":
+		case "empty":
+			log.Info("database created", "db", cfg.dbPath)
+		default:
+			log.Info("database upgraded", "db", cfg.dbPath, "from", up.From, "imported", up.Imported)
+		}
+		if cfg.migrateOnly {
+			log.Info("database ready", "db", cfg.dbPath)
+			return store.Close()
+		}
+		reads, admin = store, web.AdminHandler(store, time.Now, log)
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
+		if err := reads.Close(); err != nil {
 			log.Error("close database", "err", err)
 		}
 	}()
 
 	if cfg.adminSocket != "" {
-		stopAdmin, err := serveAdmin(cfg.adminSocket, web.AdminHandler(store, time.Now, log), log)
+		stopAdmin, err := serveAdmin(cfg.adminSocket, admin, log)
 		if err != nil {
 			log.Warn("no admin socket: `litepaste delete` cannot reach this server", "socket", cfg.adminSocket, "err", err)
 		} else {
@@ -117,7 +137,7 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 	}
 
 	var replication *litestream.Monitor
-	if cfg.litestreamSocket != "" {
+	if cfg.litestreamSocket != "" && store != nil {
 		replication = litestream.NewMonitor(cfg.litestreamSocket, cfg.dbPath, replicationPoll, cfg.replicationStall, time.Now, log)
 		monCtx, stopMonitor := context.WithCancel(ctx)
 		defer stopMonitor()
@@ -129,18 +149,22 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 	if cfg.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
 		m = metrics.New(reg, func(ctx context.Context) (int64, int64, error) {
-			st, err := store.Stats(ctx)
+			st, err := reads.Stats(ctx)
 			return st.Pastes, st.Bytes, err
 		}, web.Outcomes())
 		obs = m
-		metrics.Health(reg, store.Ready, filepath.Dir(cfg.dbPath))
+		metrics.Health(reg, reads.Ready, filepath.Dir(cfg.dbPath))
 		gather := prometheus.Gatherers{reg}
 		if replication != nil {
 			metrics.Replication(reg, func() metrics.ReplicationStatus {
 				return metrics.ReplicationStatus(replication.Status())
 			})
 		}
-		if cfg.litestreamMetrics != "" {
+		if replica != nil {
+			m.CountForwarding(reg, web.ForwardOutcomes())
+			metrics.Copy(reg, func() metrics.CopyStatus { return metrics.CopyStatus(replica.Status()) })
+		}
+		if cfg.litestreamMetrics != "" && store != nil {
 			gather = append(gather, metrics.Forward(cfg.litestreamMetrics))
 		}
 		stopMetrics, err := serveMetrics(cfg.metricsAddr, gather, log)
@@ -150,7 +174,7 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 		defer stopMetrics()
 	}
 
-	srv, err := web.New(web.Config{
+	wcfg := web.Config{
 		Title:            cfg.title,
 		Subtitle:         cfg.subtitle,
 		FooterHTML:       cfg.footer,
@@ -163,7 +187,16 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 		PerMinuteLimit:   cfg.perMinuteLimit,
 		TrustedProxies:   cfg.trustedProxies,
 		Expiry:           cfg.expiry,
-	}, store, time.Now, logs, obs)
+		Primary:          cfg.primary,
+		WriteRetry:       cfg.writeRetry,
+	}
+	var srv *web.Server
+	var err error
+	if replica != nil {
+		srv, err = web.NewReplica(wcfg, replica, time.Now, logs, obs)
+	} else {
+		srv, err = web.New(wcfg, store, time.Now, logs, obs)
+	}
 	if err != nil {
 		return err
 	}
@@ -182,9 +215,12 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 		listening <- ln.Addr()
 	}
 
+	// Expired pastes are the writer's to sweep; a replica's reads hide them.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
-	go sweepExpired(sweepCtx, store, cfg.sweepInterval, log, m)
+	if store != nil {
+		go sweepExpired(sweepCtx, store, cfg.sweepInterval, log, m)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -202,6 +238,13 @@ func run(ctx context.Context, cfg config, stderr io.Writer, listening chan<- net
 	stopSweep()
 	log.Info("stopped")
 	return nil
+}
+
+// storeReads is what the server's wiring needs of either role's store.
+type storeReads interface {
+	Ready(ctx context.Context) error
+	Stats(ctx context.Context) (sqlite.Stats, error)
+	Close() error
 }
 
 // newHTTPServer bounds what one client can hold: headers must arrive within

@@ -10,7 +10,7 @@ import (
 
 var (
 	readyDesc = prometheus.NewDesc("litepaste_ready",
-		"1 when the database can be read and written (what /readyz checks), else 0.", nil, nil)
+		"1 when the database can be read and written, on a replica when its copy can be read (what /readyz checks), else 0.", nil, nil)
 	diskFreeDesc = prometheus.NewDesc("litepaste_disk_free_bytes",
 		"Bytes free for litepaste on the file system of the database.", nil, nil)
 	diskSizeDesc = prometheus.NewDesc("litepaste_disk_size_bytes",

@@ -22,6 +22,7 @@ type Metrics struct {
 	notFound      prometheus.Counter
 	swept         prometheus.Counter
 	duration      *prometheus.HistogramVec
+	forwarded     *prometheus.CounterVec // on a replica only
 }
 
 // New registers every collector on reg; outcomes are the upload outcomes,

@@ -16,12 +16,19 @@ var numberEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // NextNumber is the number for the next paste stored at now, after last.
 func NextNumber(last uint64, now time.Time) uint64 {
-	floor := uint64(0)
-	if ms := now.Sub(numberEpoch).Milliseconds(); ms > 0 {
-		floor = uint64(ms) * numbersPerMilli
-	}
-	return max(last+1, floor)
+	return max(last+1, NumberAt(now))
 }
+
+// NumberAt is the lowest number a paste stored at t is given.
+func NumberAt(t time.Time) uint64 {
+	if ms := t.Sub(numberEpoch).Milliseconds(); ms > 0 {
+		return uint64(ms) * numbersPerMilli
+	}
+	return 0
+}
+
+// NumbersPerSecond is how fast NumberAt grows.
+const NumbersPerSecond = numbersPerMilli * 1000
 
 // Named is p as stored under id: the store numbers pastes, so it names them.
 func (p Paste) Named(id ID) Paste {

@@ -58,6 +58,9 @@ var (
 	ErrIDsExhausted  = errors.New("no paste ids left")
 	ErrStorageFull   = errors.New("storage is full")
 	ErrStoreReadOnly = errors.New("storage is read-only")
+	// ErrStoreNotReady is a read replica whose copy of the database cannot
+	// be read yet (not restored, or not a schema this server reads).
+	ErrStoreNotReady = errors.New("storage is not ready")
 )
 
 // CheckBody rejects bodies that hold nothing worth sharing.

@@ -11,7 +11,8 @@ import (
 // busy upload stream would only churn it). Pastes never change and this
 // process is the database's only writer, so an entry stays
 // right until the paste is deleted here (deletions evict it) or expires
-// (readers check the expiry on every hit).
+// (readers check the expiry on every hit). On a replica the copy changes
+// under it: every change of the copy clears it.
 type cache struct {
 	mu       sync.Mutex
 	capacity int
@@ -80,6 +81,17 @@ func (c *cache) remove(id paste.ID) {
 	if el, ok := c.entries[id]; ok {
 		c.removeLocked(el)
 	}
+}
+
+// clear forgets every paste: on a replica, the copy changed under it (a
+// deletion or expiry on the writer); reads racing it cannot put one back.
+func (c *cache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removals++
+	c.order.Init()
+	clear(c.entries)
+	c.used = 0
 }
 
 func (c *cache) removeLocked(el *list.Element) {

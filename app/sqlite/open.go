@@ -43,9 +43,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s := &Store{
+		reads:   reads{r: r, cache: newCache(cacheBytes, cacheMaxEntry)},
 		w:       w,
-		r:       r,
-		cache:   newCache(cacheBytes, cacheMaxEntry),
 		inserts: make(chan insertRequest, maxBatch),
 		stopped: make(chan struct{}),
 		upgrade: up,

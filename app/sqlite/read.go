@@ -17,7 +17,7 @@ import (
 // has expired.
 const findPaste = `((number = ? AND legacy_id IS NULL) OR legacy_id = ?) AND (expires_at IS NULL OR expires_at > ?)`
 
-func (s *Store) findArgs(id paste.ID, now time.Time) []any {
+func (s *reads) findArgs(id paste.ID, now time.Time) []any {
 	return []any{int64(s.ids.Decode(id)), string(id), formatTime(now)}
 }
 
@@ -26,7 +26,7 @@ func (s *Store) findArgs(id paste.ID, now time.Time) []any {
 // a larger one a chunk at a time as r is read or seeked, so serving a paste
 // never holds more than one chunk of it. A read that finds a chunk gone (the
 // paste was deleted meanwhile) fails rather than ending the body early.
-func (s *Store) Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, r io.ReadSeeker, err error) {
+func (s *reads) Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, r io.ReadSeeker, err error) {
 	if p, ok := s.cache.get(id); ok {
 		if p.Expired(now) {
 			return paste.Paste{}, nil, paste.ErrNotFound
@@ -41,7 +41,7 @@ func (s *Store) Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste
 // lookupFromFile is Lookup on a cache miss. It is its own function because
 // the row is scanned through pointers, which moves what they point at to the
 // heap: in Lookup that would cost every cache hit an allocation.
-func (s *Store) lookupFromFile(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, io.ReadSeeker, error) {
+func (s *reads) lookupFromFile(ctx context.Context, id paste.ID, now time.Time) (paste.Paste, io.ReadSeeker, error) {
 	gen := s.cache.generation()
 	var (
 		p       paste.Paste
@@ -85,7 +85,7 @@ func (s *Store) lookupFromFile(ctx context.Context, id paste.ID, now time.Time) 
 // but the last. It holds one chunk at a time, fetched when a read reaches it.
 type chunkReader struct {
 	ctx    context.Context
-	s      *Store
+	s      *reads
 	id     paste.ID
 	number int64
 	size   int64

@@ -42,13 +42,11 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 // allows one writer at a time anyway), a small pool of readers, and a cache
 // of small recent pastes.
 type Store struct {
+	reads
 	w       *sql.DB
-	r       *sql.DB
 	ckpt    *checkpointer
-	cache   *cache
 	inserts chan insertRequest
 	stopped chan struct{}
-	ids     *paste.IDCodec
 	// legacy is set when pastes from before numbering (random IDs, or
 	// LogPaste's) were ever stored, so new IDs must be checked against theirs.
 	legacy bool
@@ -64,6 +62,15 @@ type Store struct {
 	onBusy func(context.Context)
 	// Prepared once on the writer connection, used by every batch.
 	insertPaste, insertChunk, setLast, legacyTaken *sql.Stmt
+}
+
+// reads is what finding and reading pastes needs, shared by the writer's
+// Store and a replica's Copy: a pool of readers, the IDs' permutation, and
+// the cache of small pastes.
+type reads struct {
+	r     *sql.DB
+	ids   *paste.IDCodec
+	cache *cache
 }
 
 // Cache sizes: small pastes only, a few MiB in all.
@@ -94,7 +101,7 @@ type Stats struct {
 }
 
 // Stats counts pastes and body bytes.
-func (s *Store) Stats(ctx context.Context) (Stats, error) {
+func (s *reads) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM pastes`).Scan(&st.Pastes, &st.Bytes)
 	return st, translate(err)

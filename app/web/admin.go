@@ -42,3 +42,11 @@ func AdminHandler(store Takedowns, now func() time.Time, log *slog.Logger) http.
 	})
 	return mux
 }
+
+// ReplicaAdminHandler is a read replica's admin socket: it takes nothing
+// down (its copy is the writer's to change) and says where to go instead.
+func ReplicaAdminHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "this server is a read replica: run litepaste delete on the writer", http.StatusConflict)
+	})
+}

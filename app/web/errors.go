@@ -16,6 +16,9 @@ var (
 	errBadUpload   = errors.New("malformed upload")
 	errRateLimited = errors.New("too many uploads")
 	errBusy        = errors.New("server busy")
+	// errWriterDown is a replica's write that the writer did not answer
+	// within the retry time.
+	errWriterDown = errors.New("writer unreachable")
 )
 
 // statusOf is the one table from domain errors to status codes and the fixed
@@ -44,6 +47,10 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusInsufficientStorage, "storage is full, try again later"
 	case errors.Is(err, paste.ErrStoreReadOnly):
 		return http.StatusServiceUnavailable, "storage is unavailable, try again later"
+	case errors.Is(err, paste.ErrStoreNotReady):
+		return http.StatusServiceUnavailable, "not ready yet, try again shortly"
+	case errors.Is(err, errWriterDown):
+		return http.StatusServiceUnavailable, "the server that stores pastes is unreachable, try again shortly"
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

@@ -57,33 +57,20 @@ func (s *Server) postPaste(c echo.Context) error {
 func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) {
 	req := c.Request()
 	client := clientKey(c.RealIP())
-	if s.limiter != nil {
-		if ok, wait := s.limiter.allow(client); !ok {
-			s.obs.Upload(OutcomeRateLimited, 0)
-			return paste.Paste{}, "", retryError{errRateLimited, ceilSeconds(wait)}
-		}
+	if err := s.admit(client); err != nil {
+		return paste.Paste{}, "", err
 	}
 	lifetime, err := s.cfg.Expiry.Lifetime(requestedExpiry(c))
 	if err != nil {
 		s.obs.Upload(OutcomeInvalid, 0)
 		return paste.Paste{}, "", err
 	}
-	if s.slots != nil {
-		if !s.slots.enter(req.Context(), client, s.slotWait) {
-			s.obs.Upload(OutcomeRateLimited, 0)
-			return paste.Paste{}, "", retryError{errRateLimited, ceilSeconds(s.slotWait)}
-		}
-	}
 	share := budgetShare{budget: s.uploads, ctx: req.Context(), wait: s.busyWait}
-	body, err := s.readBody(c.Response(), req, form, &share)
-	if s.slots != nil {
-		s.slots.leave(client)
-	}
 	// The bytes are held until the paste is stored (or dropped), so they
 	// count until then.
 	defer share.releaseAll()
+	body, err := s.receive(c, client, form, false, &share)
 	if err != nil {
-		s.obs.Upload(outcomeOf(err), 0)
 		return paste.Paste{}, "", err
 	}
 	if err := paste.CheckBody(body); err != nil {
@@ -109,32 +96,65 @@ func (s *Server) upload(c echo.Context, form bool) (paste.Paste, string, error) 
 	return p, token, nil
 }
 
+// admit applies the per-minute limit of uploads of client.
+func (s *Server) admit(client string) error {
+	if s.limiter != nil {
+		if ok, wait := s.limiter.allow(client); !ok {
+			s.obs.Upload(OutcomeRateLimited, 0)
+			return retryError{errRateLimited, ceilSeconds(wait)}
+		}
+	}
+	return nil
+}
+
+// receive reads an upload's body within client's share of upload slots and
+// the memory budget (share, which the caller releases once done with the
+// body). raw keeps a form as it came, for a replica to pass on.
+func (s *Server) receive(c echo.Context, client string, form, raw bool, share *budgetShare) ([]byte, error) {
+	req := c.Request()
+	if s.slots != nil {
+		if !s.slots.enter(req.Context(), client, s.slotWait) {
+			s.obs.Upload(OutcomeRateLimited, 0)
+			return nil, retryError{errRateLimited, ceilSeconds(s.slotWait)}
+		}
+		defer s.slots.leave(client)
+	}
+	body, err := s.readBody(c.Response(), req, form, raw, share)
+	if err != nil {
+		s.obs.Upload(outcomeOf(err), 0)
+	}
+	return body, err
+}
+
 // readBody reads the upload into memory that share counts as it grows;
-// past the budget, uploads wait, then get 503.
-func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form bool, share *budgetShare) ([]byte, error) {
+// past the budget, uploads wait, then get 503. A form is read for its
+// paste, or with raw, whole.
+func (s *Server) readBody(w http.ResponseWriter, req *http.Request, form, raw bool, share *budgetShare) ([]byte, error) {
 	maxSize := s.cfg.MaxSize
 	boundary, multi := "", false
 	if form {
 		boundary, multi = isMultipart(req)
 	}
-	if !multi && req.ContentLength > maxSize {
+	// Framing and a few parts may add to a form; the paste may not.
+	limit := maxSize
+	if multi {
+		limit = 2*maxSize + 64<<10
+	}
+	if req.ContentLength > limit {
 		return nil, errTooLarge
 	}
 	// A body of announced length cannot run past it (net/http stops there)
-	// and that length is within maxSize; any other is cut off just past the
-	// limit. Framing and a few parts may add to a form; the body may not.
+	// and that length is within the limit; any other is cut off just past it.
 	src := req.Body
-	if multi {
-		src = http.MaxBytesReader(nil, src, 2*maxSize+64<<10)
-	} else if req.ContentLength < 0 {
-		src = http.MaxBytesReader(nil, src, maxSize+1)
+	if req.ContentLength < 0 {
+		src = http.MaxBytesReader(nil, src, limit+1)
 	}
 	paced := newPacedReader(req, src, w, s.pace)
 	defer paced.done()
-	if multi {
+	if multi && !raw {
 		return readMultipart(paced, boundary, maxSize, share)
 	}
-	return readLimited(paced, maxSize, req.ContentLength, share)
+	return readLimited(paced, limit, req.ContentLength, share)
 }
 
 func requestedExpiry(c echo.Context) string {
@@ -188,9 +208,12 @@ func (s *Server) getPaste(c echo.Context) error {
 	}
 	now := s.now()
 	req := c.Request()
-	p, body, err := s.store.Lookup(req.Context(), id, now)
+	p, body, err := s.reads.Lookup(req.Context(), id, now)
 	if err != nil {
 		if errors.Is(err, paste.ErrNotFound) {
+			if s.fwd != nil && s.fwd.unseen(c, id) {
+				return s.fwd.read(c)
+			}
 			s.obs.Lookup(false)
 		}
 		return err
@@ -293,10 +316,13 @@ func (s *Server) readyz(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
-	if err := s.store.Ready(ctx); err != nil {
+	if err := s.reads.Ready(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
 		code, reason := s.statusOf(err)
-		if code == http.StatusInternalServerError {
+		var why interface{ Reason() string }
+		if errors.As(err, &why) {
+			reason = why.Reason()
+		} else if code == http.StatusInternalServerError {
 			reason = "database unavailable"
 		}
 		return text(c, http.StatusServiceUnavailable, "not ready: "+reason+"\n")

@@ -33,13 +33,18 @@ func (s *Server) routes() *echo.Echo {
 	// LogPaste's docs link here; it served the file only under /static.
 	get("/js/logpaste.js", s.logpasteJS)
 
+	// A replica passes every write to the writer.
+	put, post, del := s.putPaste, s.postPaste, s.deletePaste
+	if s.fwd != nil {
+		put, post, del = s.forwardUpload(false), s.forwardUpload(true), s.forwardWrite
+	}
 	get("/:id", s.compressed(s.getPaste))
-	e.DELETE("/:id", s.deletePaste)
+	e.DELETE("/:id", del)
 
 	// Uploads: PUT (curl -T file https://host/) and POST (curl -F, forms) to
 	// any path, as LogPaste took them (its page posted to /upload).
-	e.PUT("/*", s.putPaste)
-	e.POST("/*", s.postPaste)
+	e.PUT("/*", put)
+	e.POST("/*", post)
 	return e
 }
 

@@ -4,26 +4,41 @@ package web
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/litepaste/litepaste/app/paste"
 )
 
-// Store is what the web layer needs from storage.
-type Store interface {
-	// Insert stores p and returns it named (ID and ETag set).
-	Insert(ctx context.Context, p paste.Paste) (paste.Paste, error)
+// Reads is what serving pastes needs from storage.
+type Reads interface {
 	// Lookup returns a paste without its body, and a reader over the body
 	// that holds at most a chunk of it in memory.
 	Lookup(ctx context.Context, id paste.ID, now time.Time) (p paste.Paste, body io.ReadSeeker, err error)
-	DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) error
 	Ready(ctx context.Context) error
+}
+
+// Store is what the writer needs from storage.
+type Store interface {
+	Reads
+	// Insert stores p and returns it named (ID and ETag set).
+	Insert(ctx context.Context, p paste.Paste) (paste.Paste, error)
+	DeleteWithToken(ctx context.Context, id paste.ID, token string, now time.Time) error
+}
+
+// Copy is what a read replica needs from its copy of the writer's database.
+type Copy interface {
+	Reads
+	// Unseen says whether id may name a paste the writer stored that the
+	// copy has not received yet.
+	Unseen(ctx context.Context, id paste.ID) (bool, error)
 }
 
 // Observer receives what the server wants counted (metrics live elsewhere).
@@ -31,6 +46,9 @@ type Observer interface {
 	Upload(outcome string, size int)
 	Lookup(found bool)
 	Request(method, route string, status int, elapsed time.Duration)
+	// Forward counts a request a replica passed to the writer: kind is
+	// "write" or "read", outcome one of ForwardOutcomes.
+	Forward(kind, outcome string)
 }
 
 // Upload outcomes reported to the Observer.
@@ -76,12 +94,19 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
 	Expiry         paste.Policy
+	// Primary is the writer's URL on a read replica (NewReplica), nil on the
+	// writer; WriteRetry, how long a replica retries a request the writer
+	// did not answer.
+	Primary    *url.URL
+	WriteRetry time.Duration
 }
 
 // Server is the HTTP handler.
 type Server struct {
 	cfg      Config
-	store    Store
+	reads    Reads
+	store    Store      // nil on a replica
+	fwd      *forwarder // nil on the writer
 	now      func() time.Time
 	log      *slog.Logger
 	requests *requestLog
@@ -106,6 +131,20 @@ type Server struct {
 // receives JSON log lines, one per request and one per notable event, from
 // concurrent goroutines.
 func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Observer) (*Server, error) {
+	return newServer(cfg, store, store, nil, now, logs, obs)
+}
+
+// NewReplica builds a read replica's server: it serves pastes from copy and
+// passes writes, and reads of pastes the copy has not seen yet, to the
+// writer at cfg.Primary.
+func NewReplica(cfg Config, cp Copy, now func() time.Time, logs io.Writer, obs Observer) (*Server, error) {
+	if cfg.Primary == nil {
+		return nil, errors.New("a replica needs the writer's URL")
+	}
+	return newServer(cfg, cp, nil, cp, now, logs, obs)
+}
+
+func newServer(cfg Config, reads Reads, store Store, cp Copy, now func() time.Time, logs io.Writer, obs Observer) (*Server, error) {
 	if obs == nil {
 		obs = nopObserver{}
 	}
@@ -126,6 +165,7 @@ func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Obse
 	}
 	s := &Server{
 		cfg:      cfg,
+		reads:    reads,
 		store:    store,
 		now:      now,
 		log:      slog.New(slog.NewJSONHandler(logs, nil)),
@@ -147,6 +187,9 @@ func New(cfg Config, store Store, now func() time.Time, logs io.Writer, obs Obse
 	if cfg.PerMinuteLimit > 0 {
 		s.limiter = newRateLimiter(cfg.PerMinuteLimit, time.Minute, now)
 	}
+	if cp != nil {
+		s.fwd = newForwarder(cfg.Primary, cfg.WriteRetry, cp, s.proxies, s.obs, s.log)
+	}
 	s.e = s.routes()
 	return s, nil
 }
@@ -159,6 +202,7 @@ type nopObserver struct{}
 func (nopObserver) Upload(string, int)                         {}
 func (nopObserver) Lookup(bool)                                {}
 func (nopObserver) Request(string, string, int, time.Duration) {}
+func (nopObserver) Forward(string, string)                     {}
 
 // textPlain is the type of every plain answer, pastes included.
 const textPlain = "text/plain; charset=utf-8"

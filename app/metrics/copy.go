@@ -1,0 +1,65 @@
+package metrics
+
+import (
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	copyTXIDDesc = prometheus.NewDesc("litepaste_copy_txid",
+		"A replica's copy of the database: the Litestream transaction ID it is at (0 while it cannot be read).", nil, nil)
+	copyChangedDesc = prometheus.NewDesc("litepaste_copy_changed_timestamp_seconds",
+		"A replica's copy of the database: when this server first saw it at its current transaction, Unix time.", nil, nil)
+)
+
+// CopyStatus is what the collector needs of a replica's copy (declared here
+// so that metrics imports no other adapter; main converts).
+type CopyStatus struct {
+	Ready   bool
+	TXID    uint64
+	Changed time.Time
+}
+
+// Copy registers a replica's figures of its copy, read at scrape time.
+func Copy(reg prometheus.Registerer, status func() CopyStatus) {
+	reg.MustRegister(copyCollector{status})
+}
+
+type copyCollector struct{ status func() CopyStatus }
+
+func (c copyCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- copyTXIDDesc
+	ch <- copyChangedDesc
+}
+
+func (c copyCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.status()
+	ch <- prometheus.MustNewConstMetric(copyTXIDDesc, prometheus.GaugeValue, float64(st.TXID))
+	if st.Ready {
+		ch <- prometheus.MustNewConstMetric(copyChangedDesc, prometheus.GaugeValue, float64(st.Changed.UnixNano())/1e9)
+	}
+}
+
+// CountForwarding registers, on a replica, the requests passed to the
+// writer by kind (write, read) and outcome, each counted from zero.
+func (m *Metrics) CountForwarding(reg prometheus.Registerer, outcomes []string) {
+	m.forwarded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "litepaste_forwarded_requests_total",
+		Help: "Requests a replica passed to the writer, by kind (write, read) and outcome (" + strings.Join(outcomes, ", ") + ").",
+	}, []string{"kind", "outcome"})
+	for _, kind := range []string{"write", "read"} {
+		for _, o := range outcomes {
+			m.forwarded.WithLabelValues(kind, o)
+		}
+	}
+	reg.MustRegister(m.forwarded)
+}
+
+// Forward counts one request passed to the writer.
+func (m *Metrics) Forward(kind, outcome string) {
+	if m.forwarded != nil {
+		m.forwarded.WithLabelValues(kind, outcome).Inc()
+	}
+}

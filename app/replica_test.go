@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/litepaste/litepaste/app/internal/testkit"
+)
+
+// putPaste uploads body with PUT to base and returns the writer's answer.
+func putPaste(t *testing.T, base string, body []byte, headers ...string) (id, url, token string) {
+	t.Helper()
+	res, answer := httpDo(t, http.MethodPut, base+"/", bytes.NewReader(body), headers...)
+	var put struct{ ID, URL, DeleteToken string }
+	if res.StatusCode != http.StatusOK || json.Unmarshal(answer, &put) != nil {
+		t.Fatalf("PUT %s: got %d %q", base, res.StatusCode, answer)
+	}
+	return put.ID, put.URL, put.DeleteToken
+}
+
+// A replica passes PUT, POST and DELETE to the writer and relays its answers
+// as they are; the writer sees the client's address, and builds links with
+// the host and scheme the client used. Before its copy exists the replica
+// is not ready, and says why, without creating the file.
+func TestReplicaPassesWritesToTheWriter(t *testing.T) {
+	writer := startProgram(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1", "MAX_SIZE_MB": "1", "ADMIN_SOCKET": "off"})
+	socket := shortSocketPath(t)
+	replica := startProgram(t, map[string]string{"PRIMARY_URL": writer.base, "TRUSTED_PROXIES": "127.0.0.1", "ADMIN_SOCKET": socket})
+
+	res, body := httpDo(t, http.MethodGet, replica.base+"/readyz", nil)
+	if res.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: no copy of the database yet\n" {
+		t.Errorf("/readyz without a copy: got %d %q", res.StatusCode, body)
+	}
+	if _, err := os.Stat(replica.dbPath); !os.IsNotExist(err) {
+		t.Errorf("the replica created %s (%v)", replica.dbPath, err)
+	}
+
+	paste := []byte("sent through a replica\n")
+	id, url, token := putPaste(t, replica.base, paste,
+		"X-Forwarded-For", "203.0.113.7", "X-Forwarded-Host", "paste.example", "X-Forwarded-Proto", "https")
+	if want := "https://paste.example/" + id; url != want {
+		t.Errorf("link: got %q, want %q", url, want)
+	}
+	if res, got := httpDo(t, http.MethodGet, writer.base+"/"+id, nil); res.StatusCode != http.StatusOK || !bytes.Equal(got, paste) {
+		t.Errorf("GET on the writer: got %d %q", res.StatusCode, got)
+	}
+	testkit.WaitFor(t, "the client's address in the writer's log line of the PUT", func() bool {
+		_, ok := logLineWith(writer.stderr, `"method":"PUT"`, `"client":"203.0.113.7"`)
+		return ok
+	})
+	// Without a Host of its own choosing, the link names the replica's.
+	if _, url, _ := putPaste(t, replica.base, paste); !strings.HasPrefix(url, replica.base+"/") {
+		t.Errorf("link: got %q, want it under %s", url, replica.base)
+	}
+
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "a.log")
+	io.WriteString(fw, "a form through a replica")
+	mw.Close()
+	res, answer := httpDo(t, http.MethodPost, replica.base+"/upload", &form, "Content-Type", mw.FormDataContentType())
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(string(answer), replica.base+"/") {
+		t.Fatalf("POST: got %d %q", res.StatusCode, answer)
+	}
+	if _, got := httpDo(t, http.MethodGet, writer.base+strings.TrimPrefix(strings.TrimSpace(string(answer)), replica.base), nil); string(got) != "a form through a replica" {
+		t.Errorf("GET of the form paste on the writer: got %q", got)
+	}
+
+	// The writer's refusals pass through: its limit is 1 MiB, the replica's 2.
+	res, answer = httpDo(t, http.MethodPut, replica.base+"/", bytes.NewReader(bytes.Repeat([]byte("x"), 1<<20+1)))
+	if res.StatusCode != http.StatusRequestEntityTooLarge || string(answer) != "paste is larger than the limit of 1 MiB\n" {
+		t.Errorf("PUT over the writer's limit: got %d %q", res.StatusCode, answer)
+	}
+	// The replica's own limit holds before anything is sent.
+	res, answer = httpDo(t, http.MethodPut, replica.base+"/", bytes.NewReader(bytes.Repeat([]byte("x"), 2<<20+1)))
+	if res.StatusCode != http.StatusRequestEntityTooLarge || string(answer) != "paste is larger than the limit of 2 MiB\n" {
+		t.Errorf("PUT over the replica's limit: got %d %q", res.StatusCode, answer)
+	}
+	if res, _ := httpDo(t, http.MethodDelete, replica.base+"/"+id, nil, "X-Delete-Token", "wrong"); res.StatusCode != http.StatusForbidden {
+		t.Errorf("DELETE with a wrong token: got %d, want the writer's 403", res.StatusCode)
+	}
+	if res, _ := httpDo(t, http.MethodDelete, replica.base+"/"+id, nil, "X-Delete-Token", token); res.StatusCode != http.StatusNoContent {
+		t.Errorf("DELETE with the token: got %d, want 204", res.StatusCode)
+	}
+	if res, _ := httpDo(t, http.MethodGet, writer.base+"/"+id, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET on the writer after the DELETE: got %d, want 404", res.StatusCode)
+	}
+
+	var stderr strings.Builder
+	err := runDelete(context.Background(), []string{"-adminsocket", socket, id}, envOf(nil), io.Discard, &stderr)
+	if err == nil || stderr.String() != id+": this server is a read replica: run litepaste delete on the writer\n" {
+		t.Errorf("litepaste delete on a replica: got %v, %q", err, stderr.String())
+	}
+}
+
+// logLineWith finds the first log line holding every one of parts.
+func logLineWith(b interface{ String() string }, parts ...string) (string, bool) {
+	for _, line := range strings.Split(b.String(), "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return line, true
+		}
+	}
+	return "", false
+}
