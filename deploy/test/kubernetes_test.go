@@ -143,7 +143,7 @@ func renderChecked(t *testing.T, dir string) (built, corev1.Volume) {
 	t.Helper()
 	img := loadImage(t)
 	b := checkBuild(t, img, render(t, k8sDir+"/"+dir))
-	return b, volumeAt(t, b.writer.Spec.Template.Spec, img.dataDir)
+	return b, volumeAt(t, b.writer.Spec.Template.Spec, b.dataDir)
 }
 
 func TestKubernetesBase(t *testing.T) {
@@ -195,6 +195,7 @@ type built struct {
 	objects
 	writer   *appsv1.Deployment
 	replicas []*appsv1.Deployment
+	dataDir  string // the image's data directory
 }
 
 // checkBuild holds the invariants every build (the base and each overlay)
@@ -202,7 +203,7 @@ type built struct {
 // that reach ready pods.
 func checkBuild(t *testing.T, img image, objs objects) built {
 	t.Helper()
-	b := built{objects: objs}
+	b := built{objects: objs, dataDir: img.dataDir}
 	var writers []string
 	for _, d := range objs.deployments {
 		checkPod(t, img, d, objs)

@@ -14,6 +14,32 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
+func TestKubernetesReplicasOverlay(t *testing.T) {
+	b, data := renderChecked(t, "overlays/replicas")
+	if data.EmptyDir == nil {
+		t.Errorf("replicas overlay: the writer's data volume %q is not an emptyDir", data.Name)
+	}
+	if len(b.replicas) != 1 {
+		t.Fatalf("replicas overlay: %d read replica Deployments, want 1", len(b.replicas))
+	}
+	r := b.replicas[0]
+	if n := r.Spec.Replicas; n == nil || *n < 2 {
+		t.Errorf("replicas overlay: %s runs %s pods; want at least 2, so that one serves while another restarts", r.Name, podCount(r))
+	}
+	// The follower's copy is restored from the bucket at every start.
+	if v := volumeAt(t, r.Spec.Template.Spec, b.dataDir); v.EmptyDir == nil {
+		t.Errorf("replicas overlay: %s keeps its copy on %q, not an emptyDir", r.Name, v.Name)
+	}
+	if len(b.claims) != 0 {
+		t.Errorf("replicas overlay: %d PersistentVolumeClaims; a replica's copy is restored from the bucket", len(b.claims))
+	}
+	for _, s := range b.services {
+		if s.Name == publicService && selects(s.Spec.Selector, b.writer.Spec.Template.Labels) {
+			t.Errorf("the public Service %s selects the writer's pods; with replicas, reads go to them and uploads reach the writer through them", s.Name)
+		}
+	}
+}
+
 // checkReplica holds what every read replica Deployment must keep: it runs
 // the writer's image on the same bucket, never writes to it, reaches the
 // writer through a Service, and is replaced and evicted without a gap.
