@@ -102,7 +102,8 @@ VOLUME /data
 EXPOSE 3001
 USER litepaste:litepaste
 
-# /readyz answers 200 only while the database is readable and writable.
+# /readyz answers 200 only while the database is readable and writable (on a read
+# replica: once its copy is restored and readable).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --start-interval=2s --retries=3 \
     CMD wget -q -O /dev/null "http://127.0.0.1:${PORT}/readyz" || exit 1
 
