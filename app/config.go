@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,6 +191,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		if noEnv != "" {
 			return c, fmt.Errorf("-%s cannot be handed on by -exec (it has no environment variable)", noEnv)
 		}
+		// The container's follower reads FOLLOW_INTERVAL too: it gets this
+		// value, the default included, so the default lives here alone.
+		if !slices.ContainsFunc(c.flagEnv, func(kv string) bool { return strings.HasPrefix(kv, "FOLLOW_INTERVAL=") }) {
+			c.flagEnv = append(c.flagEnv, "FOLLOW_INTERVAL="+follow)
+		}
 	}
 	if _, err := strconv.ParseUint(c.port, 10, 16); err != nil {
 		return c, fmt.Errorf("PORT/-port %q: want a number from 0 to 65535", c.port)
@@ -242,15 +248,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		return c, fmt.Errorf("WRITE_RETRY/-writeretry %q: want a duration such as 5s (0 = no retry)", writeRetry)
 	}
 	if c.followInterval, err = time.ParseDuration(follow); err != nil || c.followInterval <= 0 {
-		return c, fmt.Errorf("FOLLOW_INTERVAL/-followinterval %q: want a positive duration such as 30s", follow)
+		return c, fmt.Errorf("FOLLOW_INTERVAL/-followinterval %q: want a positive duration such as 1m", follow)
 	}
 	return c, nil
 }
 
 // defaultFollowInterval is FOLLOW_INTERVAL unless set: each follower lists
-// the bucket once per interval; freshness comes from passing unseen paste
-// numbers to the writer, not from a short interval.
-const defaultFollowInterval = "30s"
+// the bucket once per interval, so the interval sets what a replica costs
+// (docs/replicas.md) and how long a deleted paste stays on replicas;
+// freshness comes from passing unseen paste numbers to the writer, not from
+// a short interval.
+const defaultFollowInterval = "1m"
 
 // parsePrimary reads the writer's URL: http or https, a host, nothing after
 // the path. Empty is no writer: this server is the writer.

@@ -46,7 +46,7 @@ func TestConfigDefaults(t *testing.T) {
 		{"4 uploads per client at once", c.perClient, 4},
 		{"the writer, not a replica", c.primary, (*url.URL)(nil)},
 		{"writes retried for 5 s", c.writeRetry, 5 * time.Second},
-		{"follower lists the bucket every 30 s", c.followInterval, 30 * time.Second},
+		{"follower lists the bucket every minute", c.followInterval, time.Minute},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {

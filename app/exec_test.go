@@ -15,12 +15,45 @@ import (
 func TestExecHandsFlagsOnAsVariables(t *testing.T) {
 	c := mustParse(t, []string{"-exec", "/init", "-title", "My Cool Log Pasting Service",
 		"-showdocs=false", "-perminutelimit", "5", "-maxsize", "4"}, nil)
-	want := []string{"MAX_SIZE_MB=4", "PER_MINUTE_LIMIT=5", "SITE_SHOW_DOCUMENTATION=false", "SITE_TITLE=My Cool Log Pasting Service"}
+	want := []string{"MAX_SIZE_MB=4", "PER_MINUTE_LIMIT=5", "SITE_SHOW_DOCUMENTATION=false", "SITE_TITLE=My Cool Log Pasting Service",
+		"FOLLOW_INTERVAL=" + defaultFollowInterval}
 	if c.execPath != "/init" || !reflect.DeepEqual(c.flagEnv, want) {
 		t.Errorf("got %q %q, want /init %q", c.execPath, c.flagEnv, want)
 	}
 	if c := mustParse(t, []string{"-title", "x"}, nil); c.flagEnv != nil {
 		t.Errorf("without -exec: flagEnv %q, want none", c.flagEnv)
+	}
+}
+
+// TestExecHandsOnTheFollowInterval: the container's follower gets the
+// server's FOLLOW_INTERVAL, set or not, as a flag or a variable.
+func TestExecHandsOnTheFollowInterval(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unset", nil, nil, "FOLLOW_INTERVAL=" + defaultFollowInterval},
+		{"variable", nil, map[string]string{"FOLLOW_INTERVAL": "5s"}, "FOLLOW_INTERVAL=5s"},
+		{"flag", []string{"-followinterval", "2m"}, map[string]string{"FOLLOW_INTERVAL": "5s"}, "FOLLOW_INTERVAL=2m"},
+	} {
+		c, err := parseConfig(append([]string{"-exec", "/init"}, tc.args...), envOf(tc.env), &strings.Builder{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		n := 0
+		for _, kv := range c.flagEnv {
+			if strings.HasPrefix(kv, "FOLLOW_INTERVAL=") {
+				n++
+				if kv != tc.want {
+					t.Errorf("%s: got %s, want %s", tc.desc, kv, tc.want)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: FOLLOW_INTERVAL handed on %d times in %q, want once", tc.desc, n, c.flagEnv)
+		}
 	}
 }
 
