@@ -17,14 +17,15 @@ import (
 
 // container is one run of the image under harness.sh.
 type container struct {
-	t       *testing.T
-	ts      *toolset
-	name    string
-	state   string // harness state directory
-	data    string // host directory mounted at /data
-	port    int
-	base    string    // http://127.0.0.1:port
-	started time.Time // when pid 1 started
+	t        *testing.T
+	ts       *toolset
+	name     string
+	state    string // harness state directory
+	data     string // host directory mounted at /data
+	port     int
+	base     string    // http://127.0.0.1:port
+	launched time.Time // when harness.sh run was called (it then sets up the container)
+	started  time.Time // when pid 1 started
 }
 
 // runContainer starts the image detached with the image env, the given env
@@ -71,11 +72,19 @@ func harnessArgsEntry(ts *toolset, entry []string, state, data string, port int,
 // runContainerCmd is runContainerLayers with words after the image name.
 func runContainerCmd(t *testing.T, ts *toolset, name, data string, layers, cmd []string, env ...string) *container {
 	t.Helper()
-	c := &container{t: t, ts: ts, name: name, data: data, port: kit.FreePort(t),
+	return runContainerOn(t, ts, name, data, kit.FreePort(t), layers, cmd, env...)
+}
+
+// runContainerOn is runContainerCmd on a given port, such as that of an
+// earlier run (a restarted writer keeps its address).
+func runContainerOn(t *testing.T, ts *toolset, name, data string, port int, layers, cmd []string, env ...string) *container {
+	t.Helper()
+	c := &container{t: t, ts: ts, name: name, data: data, port: port,
 		state: filepath.Join(t.TempDir(), "state-"+name)}
 	c.base = fmt.Sprintf("http://127.0.0.1:%d", c.port)
 	args := harnessArgs(ts, c.state, data, c.port, layers, cmd, env...)
 	args = append([]string{args[0], "-d"}, args[1:]...)
+	c.launched = time.Now()
 	out, err := exec.Command(ts.harness, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("harness run %s: %v\n%s", name, err, out)
@@ -139,6 +148,15 @@ func (c *container) stop() (code string, took time.Duration, killed bool) {
 		c.t.Fatalf("harness stop %s: %v\n%s", c.name, err, stderr.String())
 	}
 	return strings.TrimSpace(string(out)), time.Since(t0), strings.Contains(stderr.String(), "SIGKILL")
+}
+
+// kill is SIGKILL to pid 1: the whole container dies at once, as on a
+// crashed node; it returns when it has.
+func (c *container) kill() {
+	c.t.Helper()
+	if out, err := exec.Command(c.ts.harness, "kill", c.state).CombinedOutput(); err != nil {
+		c.t.Fatalf("harness kill %s: %v\n%s", c.name, err, out)
+	}
 }
 
 // wait waits for the container to exit on its own and returns its exit code.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	osexec "os/exec"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,7 +51,10 @@ var (
 // such day by type in the access log (after half a merge interval of warm-up
 // past the first merge), prices them at AWS S3 Standard, fails a load over
 // its budget, and restores the bucket elsewhere to check that every paste
-// comes back from a bounded number of objects.
+// comes back from a bounded number of objects. A read replica follows the
+// same bucket through a versitygw of its own (so its requests are counted
+// apart), at the shipped FOLLOW_INTERVAL scaled the same way; its cost is
+// priced per pass of its follower, and must stay within replicaBudget.
 //
 // By default (make test) the factor is 1440 and the loads idle and 50 a day:
 // about 80 s. make cost runs every load at factor 60 (the week at
@@ -84,7 +89,7 @@ func TestRequestCost(t *testing.T) {
 	t.Cleanup(func() {
 		mu.Lock()
 		defer mu.Unlock()
-		t.Logf("FIGURES cost table (requests of one day, unscaled DB_SYNC_INTERVAL %s):\n| load | requests a day | $/month | budget |\n|---|---|---|---|\n%s",
+		t.Logf("FIGURES cost table (requests of one day, unscaled DB_SYNC_INTERVAL %s; the writer, then one read replica):\n| load | requests a day | $/month | budget | replica's requests a day | replica $/month | replica budget |\n|---|---|---|---|---|---|---|\n%s",
 			cmp.Or(syncInterval, shippedSyncInterval), strings.Join(rows, "\n"))
 	})
 	for i, l := range loads {
@@ -128,6 +133,13 @@ func runCostLoad(t *testing.T, ts *toolset, l load, factor float64, sync time.Du
 	}
 	c := runContainerLayers(t, ts, "cost", dataDir(t), []string{layer}, append(replicaEnv(s3, url), env...)...)
 	c.waitReady()
+	// One read replica follows the bucket through a versitygw of its own over
+	// the same directory, so that its requests are counted apart.
+	mirror := s3.mirror()
+	follow := scaleDuration(shippedFollowInterval(t, ts), factor)
+	r := runContainerLayers(t, ts, "cost-replica", dataDir(t), []string{layer},
+		append(replicaEnv(mirror, mirror.replicaURL(bucket, "litepaste")), "PRIMARY_URL="+c.base, "FOLLOW_INTERVAL="+follow.String())...)
+	r.waitReady()
 
 	scaledDay := scaleDuration(day, factor)
 	stop := make(chan struct{})
@@ -140,8 +152,10 @@ func runCostLoad(t *testing.T, ts *toolset, l load, factor float64, sync time.Du
 	from := now.Truncate(merge).Add(merge + merge/2)
 	time.Sleep(time.Until(from))
 	_, line := s3.requests(bucket, 0)
+	_, rline := mirror.requests(bucket, 0)
 	time.Sleep(time.Until(from.Add(time.Duration(l.days) * scaledDay)))
 	counts, _ := s3.requests(bucket, line)
+	rcounts, _ := mirror.requests(bucket, rline)
 	close(stop)
 	pastes := <-done
 
@@ -159,10 +173,70 @@ func runCostLoad(t *testing.T, ts *toolset, l load, factor float64, sync time.Du
 	t.Logf("FIGURES cost of %s (factor %g: merge every %s, snapshot every %s, %s; %d uploads in %d scaled day(s)): %s a day; $%.4f a month at AWS S3 Standard request prices; budget %s",
 		l.name, factor, merge, snapshot, strings.Join(env, " "), len(pastes), l.days, describeCounts(counts, perDay), dollars, verdict)
 
+	// The scaled follower cannot always keep its scaled interval (a pass of
+	// many LISTs takes longer), so its cost is priced per pass: each pass
+	// starts with a LIST of level 0, its other LISTs look for a gap in the
+	// levels above, and each GET reads a new file (one per upload, whatever
+	// the interval).
+	passes := mirror.levelLists(bucket, "litepaste", 0, rline)
+	lists, gets := 0, 0
+	for op, n := range rcounts {
+		switch {
+		case strings.HasPrefix(op, "List"):
+			lists += n
+		case strings.HasPrefix(op, "Get"):
+			gets += n
+		default:
+			t.Errorf("a read replica's follower sent %d %s requests", n, op)
+		}
+	}
+	if passes == 0 {
+		t.Fatalf("the read replica's follower listed nothing in a scaled day")
+	}
+	shipped := shippedFollowInterval(t, ts)
+	perPass := float64(lists) / float64(passes)
+	passesPerDay := float64(day / shipped)
+	rdollars := 30 * (passesPerDay*perPass*priceWritePer1000 + float64(gets)*perDay*priceReadPer1000) / 1000
+	rverdict := fmt.Sprintf("$%.2f PASS", replicaBudget)
+	if rdollars > replicaBudget {
+		rverdict = fmt.Sprintf("$%.2f MISS", replicaBudget)
+		t.Errorf("a read replica's follower costs $%.4f a month in S3 requests under %s, over its budget of $%.2f", rdollars, l.name, replicaBudget)
+	}
+	rrow := fmt.Sprintf("%.2f LIST a pass, %.0f passes and %.0f GET a day", perPass, passesPerDay, float64(gets)*perDay)
+	t.Logf("FIGURES cost of one read replica under %s (FOLLOW_INTERVAL %s; scaled to %s, %d passes in the scaled day): %s (%s); $%.4f a month at AWS S3 Standard request prices; budget %s",
+		l.name, shipped, follow, passes, rrow, describeCounts(rcounts, perDay), rdollars, rverdict)
+
 	if l.perDay > 0 && l.perDay <= 500 {
 		checkRestore(t, ts, s3, bucket, url, c, l, pastes, factor)
+		// The replica has every paste in its own copy.
+		last := pastes[len(pastes)-1]
+		waitFor(t, 60*time.Second, "the last paste in the replica's copy", func() bool { return r.copyHolds(last) })
+		if !r.copyHolds(pastes...) {
+			t.Errorf("the read replica's copy lacks pastes the writer acknowledged")
+		}
 	}
-	return fmt.Sprintf("| %s | %s | $%.4f | %s |", l.name, describeCounts(counts, perDay), dollars, verdict)
+	return fmt.Sprintf("| %s | %s | $%.4f | %s | %s | $%.4f | %s |", l.name, describeCounts(counts, perDay), dollars, verdict,
+		rrow, rdollars, rverdict)
+}
+
+// replicaBudget is the most one read replica's follower may cost a month in
+// S3 requests at the shipped FOLLOW_INTERVAL.
+const replicaBudget = 2.00
+
+// shippedFollowInterval is the server's default FOLLOW_INTERVAL, which the
+// container's follower uses unless it is set, from its usage text.
+func shippedFollowInterval(t *testing.T, ts *toolset) time.Duration {
+	t.Helper()
+	out, _ := osexec.Command(ts.litepaste, "-h").CombinedOutput()
+	m := regexp.MustCompile(`\(env FOLLOW_INTERVAL, default "([^"]+)"\)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("litepaste -h names no FOLLOW_INTERVAL default:\n%s", out)
+	}
+	d, err := time.ParseDuration(string(m[1]))
+	if err != nil {
+		t.Fatalf("litepaste's FOLLOW_INTERVAL default %q: %v", m[1], err)
+	}
+	return d
 }
 
 // uploadEvenly uploads perDay pastes per scaled day at even intervals until

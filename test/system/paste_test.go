@@ -89,6 +89,21 @@ func fetch(base, id string) (body []byte, found bool, err error) {
 	return b, true, nil
 }
 
+// deletePaste deletes a paste through base with its token.
+func deletePaste(t *testing.T, base, id, token string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, base+"/"+id, nil)
+	req.Header.Set("X-Delete-Token", token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE /%s: %s", id, resp.Status)
+	}
+}
+
 // checkServed counts the pastes served byte for byte; it reports each one
 // missing or different.
 func checkServed(t *testing.T, base string, pastes []paste) int {

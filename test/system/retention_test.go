@@ -80,16 +80,7 @@ func TestDeletedAndExpiredPastesLeaveTheBucket(t *testing.T) {
 	}()
 	defer func() { close(stop); <-writing }()
 
-	req, _ := http.NewRequest(http.MethodDelete, c.base+"/"+deleted.id, nil)
-	req.Header.Set("X-Delete-Token", token)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("DELETE: %s", resp.Status)
-	}
+	deletePaste(t, c.base, deleted.id, token)
 	deletedAt := time.Now()
 	deletedGone := waitFor(t, window, "the deleted paste to leave the bucket", func() bool { return gone(deleted) })
 	waitFor(t, window, "the expired paste to leave the bucket", func() bool { return gone(expired) })

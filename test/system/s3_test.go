@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -51,6 +52,25 @@ func startS3(t *testing.T, ts *toolset) *s3Server {
 		}
 	})
 	return s
+}
+
+// mirror starts a second versitygw over the same directory, with its own
+// address and access log: the requests of a client sent to it (such as a
+// replica's follower) are counted apart from the writer's.
+func (s *s3Server) mirror() *s3Server {
+	s.t.Helper()
+	dir := s.t.TempDir()
+	m := &s3Server{
+		t:         s.t,
+		bin:       s.bin,
+		root:      s.root,
+		addr:      fmt.Sprintf("127.0.0.1:%d", kit.FreePort(s.t)),
+		accessLog: filepath.Join(dir, "access.log"),
+		log:       filepath.Join(dir, "versitygw.log"),
+	}
+	m.start()
+	s.t.Cleanup(m.stop)
+	return m
 }
 
 // start runs versitygw (again) on the same address and directory.
@@ -157,14 +177,37 @@ func (s *s3Server) hasMarkerUnder(bucket, dir string, m []byte) bool {
 // from line `from` on; it also returns the number of lines read.
 func (s *s3Server) requests(bucket string, from int) (map[string]int, int) {
 	s.t.Helper()
+	counts := map[string]int{}
+	n := s.scanAccessLog(bucket, from, func(op, _ string) { counts[op]++ })
+	return counts, n
+}
+
+// levelLists counts, from line `from` on, the LISTs of one level of the
+// replica at path in bucket (its objects are under PATH/%04x/).
+func (s *s3Server) levelLists(bucket, path string, level, from int) int {
+	s.t.Helper()
+	prefix := "prefix=" + neturl.QueryEscape(fmt.Sprintf("%s/%04x/", path, level))
+	n := 0
+	s.scanAccessLog(bucket, from, func(op, uri string) {
+		if strings.HasPrefix(op, "List") && strings.Contains(uri, prefix) {
+			n++
+		}
+	})
+	return n
+}
+
+// scanAccessLog calls fn with the operation (without "s3_") and the request
+// URI of each request on bucket from line `from` on, and returns the number
+// of lines read.
+func (s *s3Server) scanAccessLog(bucket string, from int, fn func(op, uri string)) int {
+	s.t.Helper()
 	f, err := os.Open(s.accessLog)
 	if os.IsNotExist(err) {
-		return map[string]int{}, 0
+		return 0
 	} else if err != nil {
 		s.t.Fatal(err)
 	}
 	defer f.Close()
-	counts := map[string]int{}
 	n := 0
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -173,12 +216,12 @@ func (s *s3Server) requests(bucket string, from int) (map[string]int, int) {
 		if n <= from {
 			continue
 		}
-		// owner bucket [date zone] ip requester request-id operation key ...
+		// owner bucket [date zone] ip requester request-id operation key request-uri ...
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 8 || fields[1] != bucket {
+		if len(fields) < 10 || fields[1] != bucket {
 			continue
 		}
-		counts[strings.TrimPrefix(fields[7], "s3_")]++
+		fn(strings.TrimPrefix(fields[7], "s3_"), fields[9])
 	}
-	return counts, n
+	return n
 }
