@@ -31,6 +31,8 @@ FROM golang:1.26.8-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c8266
 # the server never loads SQLite extensions.
 WORKDIR /src
 COPY go.mod go.sum ./
+# Only the tests use it, but the module graph reads its go.mod.
+COPY test/kit/go.mod ./test/kit/
 RUN go mod download
 COPY app/ ./app/
 RUN --mount=type=cache,target=/root/.cache/go-build \

@@ -34,8 +34,9 @@ run:
 
 test: check test-unit test-fuzz test-browser test-dockerfile test-deploy test-monitoring test-system
 
-test-unit:
-	go test -race -count=1 ./...
+# The app's replica tests run the real follower against a real S3 server.
+test-unit: $(BIN)/litestream $(BIN)/versitygw
+	LITESTREAM_BIN=$(BIN)/litestream VERSITYGW_BIN=$(BIN)/versitygw go test -race -count=1 ./...
 	cd bench && go test -count=1 ./...
 
 # Each fuzz target runs briefly on top of its committed corpus (testdata/fuzz),

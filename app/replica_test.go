@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/litepaste/litepaste/app/internal/testkit"
+	"github.com/litepaste/litepaste/test/kit"
 )
 
 // putPaste uploads body with PUT to base and returns the writer's answer.
@@ -112,4 +117,109 @@ func logLineWith(b interface{ String() string }, parts ...string) (string, bool)
 		}
 	}
 	return "", false
+}
+
+// freeLoopbackPort is a TCP port on 127.0.0.1 that was free a moment ago.
+func freeLoopbackPort(t *testing.T) string {
+	t.Helper()
+	addr, err := kit.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// An upload sent to a replica while the writer restarts is held and sent
+// again until the writer answers: while something on the writer's port
+// drops every connection before answering, and while the port refuses
+// connections. The upload is acknowledged once, by the restarted writer,
+// and stored once. Past WRITE_RETRY the client gets 503 with Retry-After,
+// and the log line says so without the writer URL's password.
+func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
+	port := freeLoopbackPort(t)
+	dbPath := filepath.Join(t.TempDir(), "writer.db")
+	writerEnv := map[string]string{"PORT": port, "DB_PATH": dbPath, "ADMIN_SOCKET": "off"}
+	first := startProgram(t, writerEnv)
+	replica := startProgram(t, map[string]string{"PRIMARY_URL": "http://127.0.0.1:" + port, "WRITE_RETRY": "1m", "ADMIN_SOCKET": "off"})
+	putPaste(t, replica.base, []byte("before the restart\n"))
+	if err := first.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	type answer struct {
+		status int
+		body   []byte
+	}
+	paste := []byte("sent while the writer restarts\n")
+	done := make(chan answer, 1)
+	sent := time.Now()
+	go func() {
+		res, err := http.Post(replica.base+"/", "text/plain", bytes.NewReader(paste))
+		if err != nil {
+			done <- answer{0, []byte(err.Error())}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		done <- answer{res.StatusCode, b}
+	}()
+	// Something on the writer's port drops each connection unanswered;
+	// then the port refuses connections until the writer is back.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			dropped.Add(1)
+			c.(*net.TCPConn).SetLinger(0) // a reset, before any answer
+			c.Close()
+		}
+	}()
+	testkit.WaitFor(t, "three dropped tries", func() bool { return dropped.Load() >= 3 })
+	ln.Close()
+	second := startProgram(t, writerEnv)
+
+	got := <-done
+	t.Logf("FIGURES upload held %.2f s by the replica while the writer restarted, %d tries dropped", time.Since(sent).Seconds(), dropped.Load())
+	if got.status != http.StatusOK || !strings.HasPrefix(string(got.body), replica.base+"/") {
+		t.Fatalf("upload during the restart: got %d %q", got.status, got.body)
+	}
+	id := strings.TrimPrefix(strings.TrimSpace(string(got.body)), replica.base+"/")
+	if res, body := httpDo(t, http.MethodGet, second.base+"/"+id, nil); res.StatusCode != http.StatusOK || !bytes.Equal(body, paste) {
+		t.Errorf("GET on the restarted writer: got %d %q", res.StatusCode, body)
+	}
+	testkit.WaitFor(t, "the restarted writer's request log", func() bool {
+		_, ok := logLineWith(second.stderr, `"method":"POST"`)
+		return ok
+	})
+	if n := strings.Count(second.stderr.String(), `"method":"POST"`); n != 1 {
+		t.Errorf("the restarted writer got the upload %d times, want once", n)
+	}
+
+	// No writer at all, and a retry time of one second.
+	gone := startProgram(t, map[string]string{"PRIMARY_URL": "http://lp:s3cr3t-word@127.0.0.1:" + freeLoopbackPort(t),
+		"WRITE_RETRY": "1s", "ADMIN_SOCKET": "off"})
+	start := time.Now()
+	res, body := httpDo(t, http.MethodPut, gone.base+"/", strings.NewReader("nobody stores this"))
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "1" ||
+		string(body) != "the server that stores pastes is unreachable, try again shortly\n" {
+		t.Errorf("PUT with the writer gone: got %d, Retry-After %q, %q", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("PUT with the writer gone answered after %s, want about WRITE_RETRY (1s)", took)
+	}
+	testkit.WaitFor(t, "the log line of the failed write", func() bool {
+		_, ok := logLineWith(gone.stderr, `"msg":"writer unreachable"`, `"kind":"write"`)
+		return ok
+	})
+	if strings.Contains(gone.stderr.String(), "s3cr3t-word") {
+		t.Errorf("the log shows the writer URL's password:\n%s", gone.stderr)
+	}
 }

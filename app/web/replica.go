@@ -198,10 +198,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	wait := 25 * time.Millisecond
 	for {
 		res, err := t.next.RoundTrip(req)
-		if err == nil || req.Context().Err() != nil || time.Now().Add(wait).After(deadline) {
+		left := time.Until(deadline)
+		if err == nil || req.Context().Err() != nil || left <= 0 {
 			return res, err
 		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(min(wait, left))
 		select {
 		case <-req.Context().Done():
 			timer.Stop()
