@@ -111,23 +111,11 @@ func (p *program) stop(t *testing.T) error {
 
 func httpDo(t *testing.T, method, url string, body io.Reader, headers ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(testkit.NewRequest(t, method, url, body, headers...))
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, b
+	return res, testkit.ReadBody(t, res)
 }
 
 func TestProgramServesPastesOverHTTP(t *testing.T) {

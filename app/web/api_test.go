@@ -227,25 +227,12 @@ func TestContentLengthOnTheWire(t *testing.T) {
 	ts := mustServer(t)
 	hs := httptest.NewServer(ts.h)
 	t.Cleanup(hs.Close)
-	plain := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	for _, size := range []int{1, 1024, 2047, 2048, 2049, 4096, sqlite.ChunkSize, sqlite.ChunkSize + 5} {
 		t.Run(strconv.Itoa(size), func(t *testing.T) {
 			body := bytes.Repeat([]byte("x"), size)
 			a := ts.mustPut(t, "/", body)
 			for _, method := range []string{http.MethodGet, http.MethodHead} {
-				r, err := http.NewRequest(method, hs.URL+"/"+a.ID, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res, err := plain.Do(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := io.ReadAll(res.Body)
-				res.Body.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
+				res, got := rawGet(t, method, hs.URL+"/"+a.ID)
 				if res.ContentLength != int64(size) || len(res.TransferEncoding) > 0 {
 					t.Errorf("%s: Content-Length %d, Transfer-Encoding %q; want %d, none", method, res.ContentLength, res.TransferEncoding, size)
 				}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/litepaste/litepaste/app/internal/testkit"
 	"github.com/litepaste/litepaste/app/sqlite"
 	"github.com/litepaste/litepaste/app/web"
 )
@@ -25,29 +26,25 @@ func logLines(n int) []byte {
 	return b.Bytes()[:n]
 }
 
-// rawGet sends a GET or HEAD on a real connection without the client's own
-// decoding, so the answer is seen as it went over the wire.
+// rawDo sends a request on a real connection without the client's own
+// decoding, so the answer is seen as it went over the wire; the caller
+// closes its body.
+func rawDo(t *testing.T, method, url string, headers ...string) *http.Response {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	t.Cleanup(hc.CloseIdleConnections)
+	res, err := hc.Do(testkit.NewRequest(t, method, url, nil, headers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// rawGet is rawDo with the whole answer read.
 func rawGet(t *testing.T, method, url string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
-	r, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Set(headers[i], headers[i+1])
-	}
-	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	defer hc.CloseIdleConnections()
-	res, err := hc.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, body
+	res := rawDo(t, method, url, headers...)
+	return res, testkit.ReadBody(t, res)
 }
 
 func gunzip(t *testing.T, b []byte) []byte {

@@ -132,12 +132,7 @@ func TestRangeOverARealConnection(t *testing.T) {
 
 	// The first download, without compression as curl makes it, stops
 	// partway through the second chunk.
-	hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	defer hc.CloseIdleConnections()
-	first, err := hc.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := rawDo(t, http.MethodGet, url)
 	tag := first.Header.Get("ETag")
 	cut := sqlite.ChunkSize + 4321
 	part := make([]byte, cut)
@@ -202,19 +197,11 @@ func TestAPasteCutShortNeverLooksWhole(t *testing.T) {
 	a := ts.mustPut(t, "/", logLines(2*sqlite.ChunkSize))
 	for _, accept := range []string{"", "gzip"} {
 		t.Run("Accept-Encoding "+accept, func(t *testing.T) {
-			r, err := http.NewRequest(http.MethodGet, hs.URL+"/"+a.ID, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			var headers []string
 			if accept != "" {
-				r.Header.Set("Accept-Encoding", accept)
+				headers = []string{"Accept-Encoding", accept}
 			}
-			hc := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-			defer hc.CloseIdleConnections()
-			res, err := hc.Do(r)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := rawDo(t, http.MethodGet, hs.URL+"/"+a.ID, headers...)
 			defer res.Body.Close()
 			var src io.Reader = res.Body
 			if res.Header.Get("Content-Encoding") == "gzip" {

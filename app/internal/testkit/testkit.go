@@ -4,6 +4,8 @@ package testkit
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"sync"
 	"syscall"
@@ -36,6 +38,31 @@ func (b *SyncBuffer) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Reset()
+}
+
+// NewRequest is http.NewRequest for a client; headers come in name, value
+// pairs.
+func NewRequest(t testing.TB, method, url string, body io.Reader, headers ...string) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	return r
+}
+
+// ReadBody reads the whole body of res and closes it.
+func ReadBody(t testing.TB, res *http.Response) []byte {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // WaitFor polls cond until it holds, failing the test after a generous
