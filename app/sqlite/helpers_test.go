@@ -55,22 +55,24 @@ func rawDB(t testing.TB, path string, query string) *sql.DB {
 	return db
 }
 
-func queryInt(t testing.TB, db *sql.DB, q string, args ...any) int64 {
+// queryOne is the single value of a one-row query.
+func queryOne[T any](t testing.TB, db *sql.DB, q string, args ...any) T {
 	t.Helper()
-	var n int64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+	var v T
+	if err := db.QueryRow(q, args...).Scan(&v); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	return n
+	return v
+}
+
+func queryInt(t testing.TB, db *sql.DB, q string, args ...any) int64 {
+	t.Helper()
+	return queryOne[int64](t, db, q, args...)
 }
 
 func queryString(t testing.TB, db *sql.DB, q string, args ...any) string {
 	t.Helper()
-	var s string
-	if err := db.QueryRow(q, args...).Scan(&s); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return s
+	return queryOne[string](t, db, q, args...)
 }
 
 func newPaste(t testing.TB, body []byte, lifetime time.Duration, token string) paste.Paste {

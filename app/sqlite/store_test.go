@@ -79,10 +79,7 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	all := make([]byte, 256)
-	for i := range all {
-		all[i] = byte(i)
-	}
+	all := testkit.AllBytes()
 	tests := []struct {
 		desc       string
 		body       []byte

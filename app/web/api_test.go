@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/litepaste/litepaste/app/internal/testkit"
 	"github.com/litepaste/litepaste/app/paste"
 	"github.com/litepaste/litepaste/app/sqlite"
 	"github.com/litepaste/litepaste/app/web"
@@ -157,10 +158,7 @@ func TestPostRawBodyIsAPaste(t *testing.T) {
 
 func TestGetReturnsExactBytes(t *testing.T) {
 	ts := mustServer(t)
-	all := make([]byte, 256)
-	for i := range all {
-		all[i] = byte(i)
-	}
+	all := testkit.AllBytes()
 	tests := []struct {
 		desc string
 		body []byte

@@ -40,6 +40,15 @@ func (b *SyncBuffer) Reset() {
 	b.buf.Reset()
 }
 
+// AllBytes is every byte value once, in order: a body no encoding may alter.
+func AllBytes() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
 // NewRequest is http.NewRequest for a client; headers come in name, value
 // pairs.
 func NewRequest(t testing.TB, method, url string, body io.Reader, headers ...string) *http.Request {
