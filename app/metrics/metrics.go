@@ -33,22 +33,10 @@ func New(reg prometheus.Registerer, stats StatsFunc, outcomes []string) *Metrics
 			Name: "litepaste_uploads_total",
 			Help: "Upload attempts by outcome (" + strings.Join(outcomes, ", ") + ").",
 		}, []string{"outcome"}),
-		uploadedBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "litepaste_uploaded_bytes_total",
-			Help: "Bytes of paste bodies stored.",
-		}),
-		served: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "litepaste_pastes_served_total",
-			Help: "Paste reads answered with the paste.",
-		}),
-		notFound: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "litepaste_pastes_not_found_total",
-			Help: "Paste reads for unknown, malformed, deleted or expired ids.",
-		}),
-		swept: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "litepaste_expired_swept_total",
-			Help: "Expired pastes deleted by the background sweeper.",
-		}),
+		uploadedBytes: counter("litepaste_uploaded_bytes_total", "Bytes of paste bodies stored."),
+		served:        counter("litepaste_pastes_served_total", "Paste reads answered with the paste."),
+		notFound:      counter("litepaste_pastes_not_found_total", "Paste reads for unknown, malformed, deleted or expired ids."),
+		swept:         counter("litepaste_expired_swept_total", "Expired pastes deleted by the background sweeper."),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "litepaste_http_request_duration_seconds",
 			Help:    "HTTP request latency by method, route and status code.",
@@ -62,6 +50,11 @@ func New(reg prometheus.Registerer, stats StatsFunc, outcomes []string) *Metrics
 		storeCollector{stats: stats},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// counter is a counter without labels.
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 }
 
 // Upload counts one upload attempt.
