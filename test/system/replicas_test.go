@@ -432,6 +432,23 @@ func TestReplicaRestartsAndStartsWithoutWriter(t *testing.T) {
 	all := append([]paste{first}, meanwhile...)
 	checkServed(t, a2.base, all)
 
+	// A copy last changed more than 6 hours ago is restored afresh: the
+	// bucket may have dropped the files the follower would need to resume.
+	a2.kill()
+	old := time.Now().Add(-7 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dataA, "litepaste.db-txid"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	a3 := cl.replica("a-stale", dataA)
+	waitAllReady(t, a3)
+	if a3.countLines("last changed more than 6 hours ago: restoring it afresh") != 1 || a3.countLines("resuming follow mode") != 0 {
+		t.Errorf("a replica whose copy last changed 7 hours ago resumed it instead of restoring afresh")
+	}
+	if !a3.copyHolds(all...) {
+		t.Errorf("the copy restored afresh lacks pastes of the bucket")
+	}
+	a2 = a3
+
 	if code, _, _ := cl.writer.stop(); code != "0" {
 		t.Errorf("writer stop: exit code %s", code)
 	}
