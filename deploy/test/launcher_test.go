@@ -62,6 +62,8 @@ func launcherRoot(t *testing.T, tl tools) (start string, path string) {
 	etc := filepath.Join(dir, "etc")
 	rewrite := func(src string) string {
 		src = strings.ReplaceAll(src, "/etc/cont-init.d/", filepath.Join(etc, "cont-init.d")+"/")
+		src = strings.ReplaceAll(src, "/etc/s6-overlay/", filepath.Join(etc, "s6-overlay")+"/")
+		src = strings.ReplaceAll(src, "/run/", filepath.Join(dir, "run")+"/")
 		src = strings.ReplaceAll(src, "/etc/litestream.yml", filepath.Join(etc, "litestream.yml"))
 		return strings.ReplaceAll(src, "#!/command/with-contenv", "#!"+filepath.Join(dir, "command", "with-contenv"))
 	}
@@ -83,6 +85,18 @@ exec "$@"
 	for p, src := range readTree(t, "etc/cont-init.d") {
 		write(filepath.Join("etc", "cont-init.d", filepath.Base(p)), rewrite(src), 0o755)
 	}
+	// The follower service a read replica's launcher runs.
+	root := filepath.Join(repoRoot(t), "etc")
+	for p, src := range readTree(t, "etc/s6-overlay") {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(filepath.Join("etc", rel), rewrite(src), 0o755)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	start = write("start", rewrite(string(readFile(t, "deploy/platform/start"))), 0o755)
 
 	bin := filepath.Join(dir, "bin")
@@ -97,10 +111,18 @@ exec "$@"
 	return start, bin + ":/usr/bin:/bin"
 }
 
+// output is what a launcher and its children wrote.
+type output struct{ f *os.File }
+
+func (o output) String() string {
+	b, _ := os.ReadFile(o.f.Name())
+	return string(b)
+}
+
 // launched is one run of the launcher, as a platform would start it.
 type launched struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  output
 	done chan error
 	url  string
 }
@@ -121,15 +143,24 @@ func launchArgs(t *testing.T, start, path string, args []string, env ...string) 
 		// Set on these machines, and fatal to litestream's S3 client: the launcher must drop it.
 		"AWS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
 	}, env...)
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	// A file, not a pipe: Wait returns when the launcher exits, even while
+	// what it leaves behind (a read replica's follower) still writes there.
+	// That goes with its process group at the end, as on a platform.
+	f, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	out := output{f}
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	l := &launched{cmd: cmd, out: out, done: make(chan error, 1), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	go func() { l.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		if t.Failed() {
 			t.Logf("launcher output:\n%s", out)
 		}
@@ -205,6 +236,17 @@ func hasFiles(dir string) bool {
 	return found
 }
 
+// bucketEnv points a launcher at the bucket startS3 made.
+func bucketEnv(s3 string) []string {
+	return []string{
+		"DB_REPLICA_URL=s3://pastes/litepaste",
+		"LITESTREAM_ENDPOINT=http://" + s3,
+		"LITESTREAM_REGION=us-east-1",
+		"LITESTREAM_ACCESS_KEY_ID=" + s3Key,
+		"LITESTREAM_SECRET_ACCESS_KEY=" + s3Secret,
+	}
+}
+
 // startS3 runs versitygw over a temp dir with one bucket and returns its
 // address, the bucket's directory, and a function that stops it.
 func startS3(t *testing.T, bin string) (addr, bucket string, stop func()) {
@@ -254,13 +296,7 @@ func TestLauncherRedeploy(t *testing.T) {
 	tl := findTools(t)
 	start, path := launcherRoot(t, tl)
 	s3, bucket, stopS3 := startS3(t, tl.versitygw)
-	replica := []string{
-		"DB_REPLICA_URL=s3://pastes/litepaste",
-		"LITESTREAM_ENDPOINT=http://" + s3,
-		"LITESTREAM_REGION=us-east-1",
-		"LITESTREAM_ACCESS_KEY_ID=" + s3Key,
-		"LITESTREAM_SECRET_ACCESS_KEY=" + s3Secret,
-	}
+	replica := bucketEnv(s3)
 	disk := func() string { return "DB_PATH=" + filepath.Join(t.TempDir(), "litepaste.db") }
 
 	first := launch(t, start, path, append(replica, disk())...)
@@ -333,5 +369,53 @@ func TestLauncherTakesLogPasteFlags(t *testing.T) {
 	var exit *exec.ExitError
 	if err := bad.wait(t); !errors.As(err, &exit) || exit.ExitCode() == 0 || !strings.Contains(bad.out.String(), "Usage: litepaste") {
 		t.Errorf("-bogus: %v, want a non-zero exit with the usage text:\n%s", err, bad.out)
+	}
+}
+
+// TestLauncherReadReplica is fly.io's replica app on one machine: a writer
+// and a read replica, each started by the launcher on a disk of its own,
+// on one bucket. An upload through the replica reaches the writer, and the
+// replica serves it from its own copy once the writer is gone.
+func TestLauncherReadReplica(t *testing.T) {
+	tl := findTools(t)
+	start, path := launcherRoot(t, tl)
+	s3, bucket, _ := startS3(t, tl.versitygw)
+	replica := bucketEnv(s3)
+	writer := launch(t, start, path, append(replica, "DB_PATH="+filepath.Join(t.TempDir(), "litepaste.db"))...)
+	writer.waitReady(t)
+	first := put(t, writer.url, "written before the replica started\n")
+	waitUntil(t, 30*time.Second, "the first upload to the bucket", func() bool { return hasFiles(bucket) })
+
+	copyDir := t.TempDir()
+	reader := launch(t, start, path, append(replica,
+		"DB_PATH="+filepath.Join(copyDir, "litepaste.db"),
+		"PRIMARY_URL="+writer.url,
+		"FOLLOW_INTERVAL=1s",
+	)...)
+	t.Logf("read replica on an empty disk: ready after %v", reader.waitReady(t))
+	if code, body := get(t, reader.url, first); code != http.StatusOK || body != "written before the replica started\n" {
+		t.Errorf("replica GET /%s: %d %q; want the paste the bucket held at its start", first, code, body)
+	}
+	content := "uploaded through the read replica\n"
+	id := put(t, reader.url, content)
+	if code, body := get(t, writer.url, id); code != http.StatusOK || body != content {
+		t.Fatalf("writer GET /%s: %d %q; the replica acknowledged an upload the writer does not have", id, code, body)
+	}
+	if code, body := get(t, reader.url, id); code != http.StatusOK || body != content {
+		t.Errorf("replica GET /%s right after its upload: %d %q; want it at once (passed to the writer)", id, code, body)
+	}
+
+	if _, err := writer.stop(t); err != nil {
+		t.Fatalf("writer stop: %v", err)
+	}
+	waitUntil(t, 30*time.Second, "the upload in the replica's own copy", func() bool {
+		code, body := get(t, reader.url, id)
+		return code == http.StatusOK && body == content
+	})
+	if _, err := os.Stat(filepath.Join(copyDir, ".litepaste.db-litestream")); err == nil {
+		t.Error("the read replica's disk has Litestream's replicate state: it streamed its copy to the bucket")
+	}
+	if _, err := reader.stop(t); err != nil {
+		t.Errorf("after SIGTERM the read replica exited with %v; want 0", err)
 	}
 }
