@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
@@ -11,11 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/litepaste/litepaste/app/internal/testkit"
+	"github.com/litepaste/litepaste/app/paste"
+	"github.com/litepaste/litepaste/app/sqlite"
 	"github.com/litepaste/litepaste/test/kit"
 )
 
@@ -221,5 +225,116 @@ func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
 	})
 	if strings.Contains(gone.stderr.String(), "s3cr3t-word") {
 		t.Errorf("the log shows the writer URL's password:\n%s", gone.stderr)
+	}
+}
+
+// Reads passed to the writer are bounded: two at once per client and
+// sixteen in all; past that a read gets 503 at once instead of piling up
+// at the writer. The writer here accepts connections and never answers, so
+// every read passed on stays in flight.
+func TestReplicaBoundsTheReadsItPassesOn(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writerDB, copyDB := filepath.Join(dir, "writer.db"), filepath.Join(dir, "copy.db")
+	store, err := sqlite.Open(ctx, writerDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Insert(ctx, paste.New([]byte("in both"), time.Now(), paste.Never, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, writerDB, copyDB)
+	if err := os.WriteFile(copyDB+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Pastes the copy has not seen: stored on the writer after the copy.
+	if store, err = sqlite.Open(ctx, writerDB); err != nil {
+		t.Fatal(err)
+	}
+	var unseen []string
+	for range 20 {
+		p, err := store.Insert(ctx, paste.New([]byte("only on the writer"), time.Now(), paste.Never, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unseen = append(unseen, p.ID.String())
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns = make(chan net.Conn, 64)
+	go func() {
+		for {
+			c, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+		}
+	}()
+	replica := startProgram(t, map[string]string{"PRIMARY_URL": "http://" + hung.Addr().String(), "DB_PATH": copyDB,
+		"TRUSTED_PROXIES": "127.0.0.1", "WRITE_RETRY": "0", "ADMIN_SOCKET": "off"})
+	var inFlight sync.WaitGroup
+	t.Cleanup(func() {
+		hung.Close()
+		for len(conns) > 0 {
+			(<-conns).Close()
+		}
+		inFlight.Wait()
+	})
+	get := func(id, client string) int {
+		res, _ := httpDo(t, http.MethodGet, replica.base+"/"+id, nil, "X-Forwarded-For", client)
+		return res.StatusCode
+	}
+	hold := func(from, to int) {
+		for i := from; i < to; i++ {
+			inFlight.Add(1)
+			go func() {
+				defer inFlight.Done()
+				get(unseen[i], fmt.Sprintf("198.51.100.%d", i/2))
+			}()
+		}
+		testkit.WaitFor(t, fmt.Sprintf("%d reads at the writer", to), func() bool { return len(conns) == to })
+	}
+	// Past the bounds the answer is at once: a read passed on would hang.
+	refused := func(id, client string) bool {
+		req, _ := http.NewRequest(http.MethodGet, replica.base+"/"+id, nil)
+		req.Header.Set("X-Forwarded-For", client)
+		res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "1"
+	}
+	hold(0, 2)
+	if !refused(unseen[16], "198.51.100.0") {
+		t.Error("a third read at once from one client was not refused with 503")
+	}
+	hold(2, 16)
+	if !refused(unseen[17], "198.51.100.99") {
+		t.Error("a seventeenth read at once was not refused with 503")
+	}
+	if len(conns) != 16 {
+		t.Errorf("%d reads reached the writer, want 16", len(conns))
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

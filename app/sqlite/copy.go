@@ -182,8 +182,8 @@ func (c *Copy) Lookup(ctx context.Context, id paste.ID, now time.Time) (paste.Pa
 // this host and the writer's, plus burstNumbers that a burst of uploads may
 // run ahead of the clock. A made-up ID names a number uniformly random to
 // whoever lacks the key, so it lands in that window with a chance of its
-// width in 62^8: with the default follow interval (30 s) about one in 8
-// million.
+// width in 62^8: with the default follow interval (1m) the window is 13
+// minutes of numbers wide, and the chance about one in 4.4 million.
 const (
 	clockSkew    = time.Minute
 	burstNumbers = 1 << 16

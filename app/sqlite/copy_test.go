@@ -135,7 +135,7 @@ func TestCopyCountsAsUnseenOnlyRecentNumbers(t *testing.T) {
 	inCopy, _ := s.Insert(ctx, paste.New([]byte("in the copy"), time.Now(), paste.Never, nil))
 	closeStore()
 	writeTXID(t, path, "0000000000000001")
-	c := openCopy(t, path, 30*time.Second)
+	c := openCopy(t, path, time.Minute)
 	waitReason(t, c, "")
 
 	// Stored after the copy was read (its txid file stays the same, as if
@@ -175,9 +175,9 @@ func TestCopyCountsAsUnseenOnlyRecentNumbers(t *testing.T) {
 			unseen++
 		}
 	}
-	t.Logf("FIGURES %d of %d made-up IDs would go to the writer (follow interval 30s)", unseen, n)
-	// The window is about 8 minutes of numbers, 3.1e7 of 62^8 = 2.2e14: a
-	// million made-up IDs should find it 0.14 times on average.
+	t.Logf("FIGURES %d of %d made-up IDs would go to the writer (follow interval 1m)", unseen, n)
+	// The window is 13 minutes of numbers, 5.0e7 of 62^8 = 2.2e14: a
+	// million made-up IDs should find it 0.23 times on average.
 	if unseen > 5 {
 		t.Errorf("%d of %d made-up IDs count as unseen", unseen, n)
 	}
