@@ -246,7 +246,7 @@ func TestReplicaBoundsTheReadsItPassesOn(t *testing.T) {
 	if err := store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, writerDB, copyDB)
+	testkit.CopyFile(t, writerDB, copyDB)
 	if err := os.WriteFile(copyDB+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -325,16 +325,5 @@ func TestReplicaBoundsTheReadsItPassesOn(t *testing.T) {
 	}
 	if len(conns) != 16 {
 		t.Errorf("%d reads reached the writer, want 16", len(conns))
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -51,15 +50,6 @@ func writeTXID(t *testing.T, path, txid string) {
 	}
 }
 
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 // A replica's copy is only ever read: it is looked for until it exists
 // and is restored, its bytes never change, and nothing appears beside a
 // copy in the rollback-journal mode the follower's updates leave it in.
@@ -87,7 +77,7 @@ func TestCopyIsOnlyReadAndSaysWhyItIsNotReady(t *testing.T) {
 	}
 	waitReason(t, c, "the follower has not finished restoring the copy (no litepaste.db-txid yet)")
 
-	before := fileSum(t, path)
+	before := testkit.FileSHA256(t, path)
 	writeTXID(t, path, "0000000000000007")
 	waitReason(t, c, "")
 	for _, want := range []struct {
@@ -108,7 +98,7 @@ func TestCopyIsOnlyReadAndSaysWhyItIsNotReady(t *testing.T) {
 	if st := c.Status(); !st.Ready || st.TXID != 7 {
 		t.Errorf("Status: %+v, want ready at txid 7", st)
 	}
-	if fileSum(t, path) != before {
+	if testkit.FileSHA256(t, path) != before {
 		t.Error("reading the copy changed its bytes")
 	}
 	for _, side := range []string{"-wal", "-shm", "-journal"} {
