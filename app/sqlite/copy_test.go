@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -170,5 +171,41 @@ func TestCopyCountsAsUnseenOnlyRecentNumbers(t *testing.T) {
 	// million made-up IDs should find it 0.23 times on average.
 	if unseen > 5 {
 		t.Errorf("%d of %d made-up IDs count as unseen", unseen, n)
+	}
+}
+
+// A read the paste cache cannot answer (a paste over its 64 KiB entry
+// limit), on the writer's pooled readers and on a replica's copy, whose
+// every query opens a connection of its own.
+func BenchmarkLookupFromTheFile(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "litepaste.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := s.Insert(ctx, paste.New(make([]byte, 100<<10), time.Now(), paste.Never, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	c := sqlite.OpenCopy(path, time.Minute, time.Now)
+	defer c.Close()
+	defer s.Close()
+	for _, r := range []struct {
+		name  string
+		store interface {
+			Lookup(context.Context, paste.ID, time.Time) (paste.Paste, io.ReadSeeker, error)
+		}
+	}{{"writer", s}, {"replica", c}} {
+		b.Run(r.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := r.store.Lookup(ctx, p.ID, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
