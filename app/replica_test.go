@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -325,5 +326,81 @@ func TestReplicaBoundsTheReadsItPassesOn(t *testing.T) {
 	}
 	if len(conns) != 16 {
 		t.Errorf("%d reads reached the writer, want 16", len(conns))
+	}
+}
+
+// A read of a paste the replica's copy has not seen yet is answered by the
+// writer, as the writer answers it: HEAD, Range, gzip (encoded once), 404
+// for one deleted since. The copy here is a snapshot of the writer's file
+// that never changes, so every such read is passed on.
+func TestReplicaPassesReadsOfUnseenPastesToTheWriter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writerDB, copyDB := filepath.Join(dir, "writer.db"), filepath.Join(dir, "copy.db")
+	store, err := sqlite.Open(ctx, writerDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := store.Insert(ctx, paste.New([]byte("in the copy"), time.Now(), paste.Never, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.CopyFile(t, writerDB, copyDB)
+	if err := os.WriteFile(copyDB+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writer := startProgram(t, map[string]string{"DB_PATH": writerDB, "ADMIN_SOCKET": "off"})
+	replica := startProgram(t, map[string]string{"PRIMARY_URL": writer.base, "DB_PATH": copyDB, "ADMIN_SOCKET": "off",
+		"METRICS_ADDR": "127.0.0.1:0"})
+	line, ok := logLine(replica.stderr, "metrics listening")
+	if !ok {
+		t.Fatalf("no metrics address in the replica's log:\n%s", replica.stderr)
+	}
+	forwarded := func() float64 {
+		return metric(t, line["addr"].(string), `litepaste_forwarded_requests_total{kind="read",outcome="answered"}`)
+	}
+
+	text := bytes.Repeat([]byte("a line of a log that compresses well\n"), 200)
+	id, _, token := putPaste(t, writer.base, text)
+	if res, got := httpDo(t, http.MethodGet, replica.base+"/"+old.ID.String(), nil); res.StatusCode != http.StatusOK || string(got) != "in the copy" {
+		t.Errorf("GET of a paste in the copy: %d %q", res.StatusCode, got)
+	}
+	if n := forwarded(); n != 0 {
+		t.Errorf("a read of a paste in the copy went to the writer (%v)", n)
+	}
+	res, got := httpDo(t, http.MethodGet, replica.base+"/"+id, nil)
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, text) || res.Header.Get("ETag") == "" {
+		t.Errorf("GET of an unseen paste: %d, %d bytes, ETag %q", res.StatusCode, len(got), res.Header.Get("ETag"))
+	}
+	if res, got := httpDo(t, http.MethodHead, replica.base+"/"+id, nil); res.StatusCode != http.StatusOK || len(got) != 0 ||
+		res.ContentLength != int64(len(text)) {
+		t.Errorf("HEAD of an unseen paste: %d, Content-Length %d, %d bytes", res.StatusCode, res.ContentLength, len(got))
+	}
+	if res, got := httpDo(t, http.MethodGet, replica.base+"/"+id, nil, "Range", "bytes=0-9"); res.StatusCode != http.StatusPartialContent ||
+		!bytes.Equal(got, text[:10]) {
+		t.Errorf("Range of an unseen paste: %d %q", res.StatusCode, got)
+	}
+	res, got = httpDo(t, http.MethodGet, replica.base+"/"+id, nil, "Accept-Encoding", "gzip")
+	if res.StatusCode != http.StatusOK || res.Header.Values("Content-Encoding")[0] != "gzip" || len(res.Header.Values("Content-Encoding")) != 1 {
+		t.Fatalf("gzip GET of an unseen paste: %d, Content-Encoding %q", res.StatusCode, res.Header.Values("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := io.ReadAll(zr); err != nil || !bytes.Equal(plain, text) {
+		t.Errorf("gzip GET of an unseen paste: %d bytes after one gunzip, %v", len(plain), err)
+	}
+	if n := forwarded(); n != 4 {
+		t.Errorf("reads passed to the writer: %v, want 4", n)
+	}
+	if res, _ := httpDo(t, http.MethodDelete, writer.base+"/"+id, nil, "X-Delete-Token", token); res.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE on the writer: %d", res.StatusCode)
+	}
+	if res, got := httpDo(t, http.MethodGet, replica.base+"/"+id, nil); res.StatusCode != http.StatusNotFound || string(got) != "paste not found\n" {
+		t.Errorf("GET of an unseen paste deleted on the writer: %d %q", res.StatusCode, got)
 	}
 }
