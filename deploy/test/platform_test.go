@@ -146,57 +146,53 @@ type flyConfig struct {
 	} `toml:"vm"`
 }
 
-func TestFly(t *testing.T) {
-	img := loadImage(t)
+const (
+	flyWriterConfig  = "deploy/fly/fly.toml"
+	flyReplicaConfig = "deploy/fly/replica.toml"
+)
+
+// flyApp decodes one fly.io app's config and checks what every litepaste
+// app there must keep, writer or replica.
+func flyApp(t *testing.T, img image, file string) flyConfig {
+	t.Helper()
 	var cfg flyConfig
-	md, err := toml.Decode(string(readFile(t, "deploy/fly/fly.toml")), &cfg)
+	md, err := toml.Decode(string(readFile(t, file)), &cfg)
 	if err != nil {
-		t.Fatalf("fly.toml: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	if u := md.Undecoded(); len(u) > 0 {
-		t.Fatalf("fly.toml: keys this deployment does not know: %v", u)
+		t.Fatalf("%s: keys this deployment does not know: %v", file, u)
 	}
-
-	checkStartsWithoutPID1(t, img, "fly.io", platformCommand(t))
 
 	hs := cfg.HTTPService
 	if hs.InternalPort != img.port {
-		t.Errorf("fly.toml: internal_port %d, want the image's port %d", hs.InternalPort, img.port)
+		t.Errorf("%s: internal_port %d, want the image's port %d", file, hs.InternalPort, img.port)
 	}
 	if v, ok := cfg.Env["PORT"]; ok && v != strconv.Itoa(img.port) {
-		t.Errorf("fly.toml: PORT=%s, but internal_port is %d", v, hs.InternalPort)
+		t.Errorf("%s: PORT=%s, but internal_port is %d", file, v, hs.InternalPort)
 	}
 	if len(hs.Checks) == 0 {
-		t.Error("fly.toml: no HTTP check")
+		t.Errorf("%s: no HTTP check", file)
 	}
 	for _, c := range hs.Checks {
 		if c.Path != readyPath || !img.routes[c.Path] {
-			t.Errorf("fly.toml: check path %q; want %s, which the server serves", c.Path, readyPath)
+			t.Errorf("%s: check path %q; want %s, which the server serves", file, c.Path, readyPath)
 		}
 	}
 
 	if cfg.KillSignal != img.stopSignal {
-		t.Errorf("fly.toml: kill_signal %q; the image stops on %s", cfg.KillSignal, img.stopSignal)
+		t.Errorf("%s: kill_signal %q; the image stops on %s", file, cfg.KillSignal, img.stopSignal)
 	}
 	kill, err := time.ParseDuration(cfg.KillTimeout)
 	if err != nil {
-		t.Fatalf("fly.toml: kill_timeout %q: %v", cfg.KillTimeout, err)
+		t.Fatalf("%s: kill_timeout %q: %v", file, cfg.KillTimeout, err)
 	}
 	if need := img.stopNeeds + 5*time.Second; kill < need {
-		t.Errorf("fly.toml: kill_timeout %v; a clean stop can take %v, want at least %v", kill, img.stopNeeds, need)
-	}
-
-	switch cfg.Deploy.Strategy {
-	case "rolling", "immediate":
-	default:
-		t.Errorf("fly.toml: deploy strategy %q; bluegreen and canary run a second Machine beside the first", cfg.Deploy.Strategy)
-	}
-	if hs.MinMachinesRunning > 1 {
-		t.Errorf("fly.toml: min_machines_running %d; one Machine only", hs.MinMachinesRunning)
+		t.Errorf("%s: kill_timeout %v; a clean stop can take %v, want at least %v", file, kill, img.stopNeeds, need)
 	}
 	for _, m := range cfg.Mounts {
 		if d, _ := m["destination"].(string); path.Clean(d) == img.dataDir {
-			t.Errorf("fly.toml: mounts a volume on %s; fly.io mounts volumes as root, where the image's user cannot write", d)
+			t.Errorf("%s: mounts a volume on %s; fly.io mounts volumes as root, where the image's user cannot write", file, d)
 		}
 	}
 
@@ -204,15 +200,34 @@ func TestFly(t *testing.T) {
 	for k := range cfg.Env {
 		names = append(names, k)
 	}
-	checkEnvNames(t, img, "fly.toml [env]", names)
+	checkEnvNames(t, img, file+" [env]", names)
 	for _, n := range replicationVars {
 		if _, ok := cfg.Env[n]; ok {
-			t.Errorf("fly.toml: %s is in [env], in plain text; it belongs in fly secrets", n)
+			t.Errorf("%s: %s is in [env], in plain text; it belongs in fly secrets", file, n)
 		}
 	}
+	return cfg
+}
+
+func TestFly(t *testing.T) {
+	img := loadImage(t)
+	cfg := flyApp(t, img, flyWriterConfig)
+	checkStartsWithoutPID1(t, img, "fly.io", platformCommand(t))
+	if v := cfg.Env[primaryVar]; v != "" {
+		t.Errorf("fly.toml: %s=%q; the writer app is the one without it", primaryVar, v)
+	}
+	switch cfg.Deploy.Strategy {
+	case "rolling", "immediate":
+	default:
+		t.Errorf("fly.toml: deploy strategy %q; bluegreen and canary run a second Machine beside the first", cfg.Deploy.Strategy)
+	}
+	if cfg.HTTPService.MinMachinesRunning > 1 {
+		t.Errorf("fly.toml: min_machines_running %d; one Machine only", cfg.HTTPService.MinMachinesRunning)
+	}
+
 	section := readmeSection(t, "deploy")
 	// fly.io keeps PID 1: what it deploys must be the launcher image, built on the local image.
-	want := "fly deploy " + platformDir + " --config deploy/fly/fly.toml --local-only --ha=false"
+	want := "fly deploy " + platformDir + " --config " + flyWriterConfig + " --local-only --ha=false"
 	if d := commandLine(t, section, "fly deploy"); d != want {
 		t.Errorf("README: %q; want %q", d, want)
 	}
