@@ -234,37 +234,10 @@ func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
 // at the writer. The writer here accepts connections and never answers, so
 // every read passed on stays in flight.
 func TestReplicaBoundsTheReadsItPassesOn(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	writerDB, copyDB := filepath.Join(dir, "writer.db"), filepath.Join(dir, "copy.db")
-	store, err := sqlite.Open(ctx, writerDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Insert(ctx, paste.New([]byte("in both"), time.Now(), paste.Never, nil)); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	testkit.CopyFile(t, writerDB, copyDB)
-	if err := os.WriteFile(copyDB+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// Pastes the copy has not seen: stored on the writer after the copy.
-	if store, err = sqlite.Open(ctx, writerDB); err != nil {
-		t.Fatal(err)
-	}
+	writerDB, copyDB, _ := snapshotCopy(t)
 	var unseen []string
-	for range 20 {
-		p, err := store.Insert(ctx, paste.New([]byte("only on the writer"), time.Now(), paste.Never, nil))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, p := range storePastes(t, writerDB, 20) {
 		unseen = append(unseen, p.ID.String())
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
 	}
 
 	hung, err := net.Listen("tcp", "127.0.0.1:0")
@@ -334,24 +307,7 @@ func TestReplicaBoundsTheReadsItPassesOn(t *testing.T) {
 // for one deleted since. The copy here is a snapshot of the writer's file
 // that never changes, so every such read is passed on.
 func TestReplicaPassesReadsOfUnseenPastesToTheWriter(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	writerDB, copyDB := filepath.Join(dir, "writer.db"), filepath.Join(dir, "copy.db")
-	store, err := sqlite.Open(ctx, writerDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, err := store.Insert(ctx, paste.New([]byte("in the copy"), time.Now(), paste.Never, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	testkit.CopyFile(t, writerDB, copyDB)
-	if err := os.WriteFile(copyDB+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writerDB, copyDB, old := snapshotCopy(t)
 	writer := startProgram(t, map[string]string{"DB_PATH": writerDB, "ADMIN_SOCKET": "off"})
 	replica := startProgram(t, map[string]string{"PRIMARY_URL": writer.base, "DB_PATH": copyDB, "ADMIN_SOCKET": "off",
 		"METRICS_ADDR": "127.0.0.1:0"})
@@ -403,4 +359,42 @@ func TestReplicaPassesReadsOfUnseenPastesToTheWriter(t *testing.T) {
 	if res, got := httpDo(t, http.MethodGet, replica.base+"/"+id, nil); res.StatusCode != http.StatusNotFound || string(got) != "paste not found\n" {
 		t.Errorf("GET of an unseen paste deleted on the writer: %d %q", res.StatusCode, got)
 	}
+}
+
+// snapshotCopy makes a writer's database holding one paste, and a copy of
+// it as a follower would have restored it (the file and its txid).
+func snapshotCopy(t *testing.T) (writerDB, copyDB string, inBoth paste.Paste) {
+	t.Helper()
+	dir := t.TempDir()
+	writerDB, copyDB = filepath.Join(dir, "writer.db"), filepath.Join(dir, "copy.db")
+	inBoth = storePastes(t, writerDB, 1)[0]
+	testkit.CopyFile(t, writerDB, copyDB)
+	if err := os.WriteFile(copyDB+"-txid", []byte("0000000000000001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return writerDB, copyDB, inBoth
+}
+
+// storePastes stores n pastes in the database at path, the store closed
+// again after.
+func storePastes(t *testing.T, path string, n int) []paste.Paste {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []paste.Paste
+	for range n {
+		p, err := store.Insert(ctx, paste.New([]byte("in the copy"), time.Now(), paste.Never, nil))
+		if err != nil {
+			store.Close()
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
