@@ -93,9 +93,7 @@ func TestFileUpload(t *testing.T) {
 // TestFileDrop drops a file on the page (not on the text area) the way a file manager does:
 // a drag carrying a file, then the drop.
 func TestFileDrop(t *testing.T) {
-	s := startServer(t)
-	tb := newTab(t, 1200, 800)
-	tb.navigate(t, s.URL+"/")
+	s, tb := openPage(t)
 	want := "dropped 1\ndropped 2 ✓\n"
 	eval[chromedp.Void](t, tb, `window.dt = new DataTransfer();
 		dt.items.add(new File([`+jsString(want)+`], "dropped.log", {type: "text/plain"}));

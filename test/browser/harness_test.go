@@ -325,6 +325,15 @@ func firstLine(s string) string {
 }
 
 // navigate loads a URL and waits for its load event.
+// openPage starts the server and opens its upload page in a new tab.
+func openPage(t *testing.T) (*server, *tab) {
+	t.Helper()
+	s := startServer(t)
+	tb := newTab(t, 1200, 800)
+	tb.navigate(t, s.URL+"/")
+	return s, tb
+}
+
 func (tb *tab) navigate(t *testing.T, url string) {
 	t.Helper()
 	res, err := chromedp.Run(tb.ctx, chromedp.NavigateResponse(url))

@@ -13,10 +13,7 @@ import (
 // and checks that nothing lands in the console, the CSP blocks nothing, and
 // every request goes to the server itself.
 func TestPageIsClean(t *testing.T) {
-	s := startServer(t)
-	tb := newTab(t, 1200, 800)
-
-	tb.navigate(t, s.URL+"/")
+	s, tb := openPage(t)
 	upload(t, tb, "a clean run\n")
 	tb.do(t, "copy", chromedp.Click(chromedp.ID("copy-button")))
 	tb.waitFor(t, "the copy outcome", `document.getElementById("copy-button").textContent === "Copied" ||

@@ -15,9 +15,7 @@ import (
 // end-to-end test: fill #upload-textarea, click #upload, read the link in
 // "#result a", fetch it): litepaste's page keeps those ids and meanings.
 func TestLogPastePageIDs(t *testing.T) {
-	s := startServer(t)
-	tb := newTab(t, 1200, 800)
-	tb.navigate(t, s.URL+"/")
+	s, tb := openPage(t)
 
 	want := "test upload data"
 	tb.do(t, "fill and click",
