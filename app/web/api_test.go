@@ -511,16 +511,7 @@ func TestOversizeIs413AndNothingStored(t *testing.T) {
 			if tt.chunked {
 				r.ContentLength = -1
 			}
-			rec := ts.do(r)
-			if rec.Code != http.StatusRequestEntityTooLarge {
-				t.Fatalf("got status %d (%q), want 413", rec.Code, rec.Body.String())
-			}
-			if got, want := rec.Body.String(), "paste is larger than the limit of 1 KiB\n"; got != want {
-				t.Errorf("body: got %q, want %q", got, want)
-			}
-			if n := ts.pasteCount(t); n != 0 {
-				t.Errorf("pastes stored: got %d, want 0", n)
-			}
+			ts.mustRefuse(t, ts.do(r), http.StatusRequestEntityTooLarge, "paste is larger than the limit of 1 KiB")
 		})
 	}
 	t.Run("exactly the limit is accepted", func(t *testing.T) {
@@ -558,16 +549,7 @@ func TestEmptyIs400AndNothingStored(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			rec := ts.do(req(tt.method, "/", strings.NewReader(tt.body), tt.headers...))
-			if rec.Code != http.StatusBadRequest {
-				t.Fatalf("got status %d (%q), want 400", rec.Code, rec.Body.String())
-			}
-			if got, want := rec.Body.String(), "paste is empty\n"; got != want {
-				t.Errorf("body: got %q, want %q", got, want)
-			}
-			if n := ts.pasteCount(t); n != 0 {
-				t.Errorf("pastes stored: got %d, want 0", n)
-			}
+			ts.mustRefuse(t, ts.do(req(tt.method, "/", strings.NewReader(tt.body), tt.headers...)), http.StatusBadRequest, "paste is empty")
 		})
 	}
 }
@@ -592,13 +574,7 @@ func TestMalformedUploadsAre400(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			r := req(tt.method, "/", strings.NewReader(tt.body), tt.headers...)
 			r.ContentLength = tt.contentLength
-			rec := ts.do(r)
-			if rec.Code != http.StatusBadRequest {
-				t.Fatalf("got status %d (%q), want 400", rec.Code, rec.Body.String())
-			}
-			if n := ts.pasteCount(t); n != 0 {
-				t.Errorf("pastes stored: got %d, want 0", n)
-			}
+			ts.mustRefuse(t, ts.do(r), http.StatusBadRequest, "")
 		})
 	}
 }

@@ -185,6 +185,21 @@ func (ts *testServer) mustGet(t testing.TB, id string) []byte {
 	return rec.Body.Bytes()
 }
 
+// mustRefuse fails unless rec answers code with the one-line message msg
+// ("" for any) and no paste was stored.
+func (ts *testServer) mustRefuse(t *testing.T, rec *httptest.ResponseRecorder, code int, msg string) {
+	t.Helper()
+	if rec.Code != code {
+		t.Fatalf("got status %d (%q), want %d", rec.Code, rec.Body.String(), code)
+	}
+	if got := rec.Body.String(); msg != "" && got != msg+"\n" {
+		t.Errorf("body: got %q, want %q", got, msg+"\n")
+	}
+	if n := ts.pasteCount(t); n != 0 {
+		t.Errorf("pastes stored: got %d, want 0", n)
+	}
+}
+
 // part is one multipart form part; a file part has a file name.
 type part struct {
 	field, filename, content string
