@@ -3,6 +3,7 @@ package paste_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -50,16 +51,22 @@ func TestParseLifetime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := paste.ParseLifetime(tt.in)
-			if tt.wantErr {
-				if !errors.Is(err, paste.ErrInvalidExpiry) {
-					t.Errorf("ParseLifetime(%q): got %v, %v, want ErrInvalidExpiry", tt.in, got, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("ParseLifetime(%q): got %v, %v, want %v", tt.in, got, err, tt.want)
-			}
+			checkLifetime(t, fmt.Sprintf("ParseLifetime(%q)", tt.in), got, err, tt.want, tt.wantErr)
 		})
+	}
+}
+
+// checkLifetime fails unless call gave want, or ErrInvalidExpiry when wantErr.
+func checkLifetime(t *testing.T, call string, got time.Duration, err error, want time.Duration, wantErr bool) {
+	t.Helper()
+	if wantErr {
+		if !errors.Is(err, paste.ErrInvalidExpiry) {
+			t.Errorf("%s: got %v, %v, want ErrInvalidExpiry", call, got, err)
+		}
+		return
+	}
+	if err != nil || got != want {
+		t.Errorf("%s: got %v, %v, want %v", call, got, err, want)
 	}
 }
 
@@ -88,15 +95,7 @@ func TestPolicyLifetime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			got, err := tt.policy.Lifetime(tt.requested)
-			if tt.wantErr {
-				if !errors.Is(err, paste.ErrInvalidExpiry) {
-					t.Errorf("Lifetime(%q): got %v, %v, want ErrInvalidExpiry", tt.requested, got, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("Lifetime(%q): got %v, %v, want %v", tt.requested, got, err, tt.want)
-			}
+			checkLifetime(t, fmt.Sprintf("Lifetime(%q)", tt.requested), got, err, tt.want, tt.wantErr)
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"os"
@@ -113,15 +112,6 @@ func TestWriterTakesTheWriteLockAtBegin(t *testing.T) {
 	}
 }
 
-func fileDigest(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -140,14 +130,14 @@ func TestStoreCheckpointsInTheBackground(t *testing.T) {
 	path := tempDB(t)
 	s, _ := mustOpen(t, path)
 	ctx := context.Background()
-	baseline := fileDigest(t, path)
+	baseline := testkit.FileSHA256(t, path)
 	for i := range 20 {
 		if _, err := s.Insert(ctx, newPaste(t, []byte("small"), time.Minute, "tok")); err != nil {
 			t.Fatalf("insert %d: %v", i, err)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for fileDigest(t, path) == baseline {
+	for testkit.FileSHA256(t, path) == baseline {
 		if time.Now().After(deadline) {
 			t.Fatal("after 30 s the WAL was still not checkpointed into the database file")
 		}
@@ -217,10 +207,10 @@ func TestCheckpointsArePassiveAndTheWALIsNeverTruncated(t *testing.T) {
 	// waitForCheckpoint waits until a checkpoint copies frames into the
 	// database file, checking all along that nothing else holds the write
 	// lock (the store writes nothing meanwhile).
-	waitForCheckpoint := func(when string, baseline [32]byte) {
+	waitForCheckpoint := func(when string, baseline string) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
-		for fileDigest(t, path) == baseline {
+		for testkit.FileSHA256(t, path) == baseline {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: no checkpoint within 30 s", when)
 			}
@@ -246,7 +236,7 @@ func TestCheckpointsArePassiveAndTheWALIsNeverTruncated(t *testing.T) {
 	_, endFirst := pin(t, path)
 	insert(4)
 	second, endSecond := pin(t, path)
-	baseline := fileDigest(t, path)
+	baseline := testkit.FileSHA256(t, path)
 	endFirst()
 	insert(1)
 	waitForCheckpoint("under a reader", baseline)
@@ -255,7 +245,7 @@ func TestCheckpointsArePassiveAndTheWALIsNeverTruncated(t *testing.T) {
 	checkWAL("more writes under a reader")
 	// Taken while the reader still holds back these frames: a checkpoint
 	// may copy them as soon as it ends, before insert(4) even returns.
-	underReader := fileDigest(t, path)
+	underReader := testkit.FileSHA256(t, path)
 	endSecond()
 	insert(4)
 	checkWAL("after the reader")
