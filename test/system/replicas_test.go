@@ -464,6 +464,25 @@ func TestReplicaRestartsAndStartsWithoutWriter(t *testing.T) {
 	}
 	okC := checkServed(t, c.base, all)
 	okA := checkServed(t, a2.base, all)
+
+	// A new database in the bucket (bucket and writer volume wiped): A's
+	// copy is newer than anything there, and its follower would refuse to
+	// resume it; the copy goes and the new database is restored.
+	a2.kill()
+	if err := os.RemoveAll(filepath.Join(cl.s3.root, cl.bucket, "litepaste")); err != nil {
+		t.Fatal(err)
+	}
+	cl.data = dataDir(t)
+	cl.startWriter().waitReady()
+	fresh := mustUpload(t, cl.writer.base, body("rejoin-new-database", 1000))
+	waitFor(t, 30*time.Second, "the new paste in the bucket", func() bool { return cl.s3.hasMarker(cl.bucket, markerOf(fresh.body)) })
+	a4 := cl.replica("a-new-database", dataA)
+	waitFor(t, 60*time.Second, "the new database in A's copy", func() bool { return a4.copyHolds(fresh) })
+	if a4.copyHolds(first) || a4.countLines("which holds another database now: restoring that") != 1 {
+		t.Errorf("the replica kept its copy of the old database")
+	}
+	waitAllReady(t, a4)
+	checkServed(t, a4.base, []paste{fresh})
 	t.Logf("FIGURES replicas scenario 4: a replica killed (kill -9 of its pid 1) and started again on its disk was ready %s and had the %d pastes written meanwhile %d ms later (resumed from its -txid file); with the writer down, a replica on an empty disk was ready %s and served %d/%d (the other %d/%d)",
 		readyAgain, len(meanwhile), caughtUp.Milliseconds(), readyC, okC, len(all), okA, len(all))
 }
