@@ -24,6 +24,21 @@ const (
 	bigSlack = 0.25
 )
 
+// startIdle starts litepaste and reads its RSS before any load, the baseline
+// a memory figure counts from; the caller stops the server.
+func (b *bench) startIdle(ctx context.Context, name, dbPath string, maxMiB int) (*server, int64, error) {
+	srv, err := b.startLitepaste(ctx, name, dbPath, maxMiB)
+	if err != nil {
+		return nil, 0, err
+	}
+	_, idle, err := memStatus(srv.pid())
+	if err != nil {
+		b.stopServer(srv)
+		return nil, 0, err
+	}
+	return srv, idle, nil
+}
+
 // flood sends rounds of concurrent maximum-size uploads and reports the server's peak RSS
 // and how the uploads were answered: the server must refuse or queue, never balloon.
 func (b *bench) flood(ctx context.Context) error {
@@ -31,15 +46,11 @@ func (b *bench) flood(ctx context.Context) error {
 	size := int64(c.floodMiB) << 20
 	section("memory flood: %d clients x %d rounds, each PUT of %d MiB (-maxsize %d)",
 		c.floodClients, c.floodRounds, c.floodMiB, c.floodMiB)
-	srv, err := b.startLitepaste(ctx, "litepaste-flood", b.path("flood/litepaste.db"), c.floodMiB)
+	srv, idle, err := b.startIdle(ctx, "litepaste-flood", b.path("flood/litepaste.db"), c.floodMiB)
 	if err != nil {
 		return err
 	}
 	defer b.stopServer(srv)
-	_, idle, err := memStatus(srv.pid())
-	if err != nil {
-		return err
-	}
 	body := textBytes(size, 2)
 	// Each client from its own address, as many users would be: one address gets only a few
 	// uploads in at once, and the flood is about the memory budget.
@@ -148,11 +159,7 @@ func (b *bench) bigPaste(ctx context.Context) error {
 	section("big paste: %d MiB with -maxsize %d", b.cfg.bigMiB, b.cfg.bigMiB)
 	dbPath := b.path("big/litepaste.db")
 
-	srv, err := b.startLitepaste(ctx, "litepaste-big-up", dbPath, b.cfg.bigMiB)
-	if err != nil {
-		return err
-	}
-	_, idleUp, err := memStatus(srv.pid())
+	srv, idleUp, err := b.startIdle(ctx, "litepaste-big-up", dbPath, b.cfg.bigMiB)
 	if err != nil {
 		return err
 	}
@@ -170,15 +177,11 @@ func (b *bench) bigPaste(ctx context.Context) error {
 	}
 	b.stopServer(srv)
 
-	srv, err = b.startLitepaste(ctx, "litepaste-big-down", dbPath, b.cfg.bigMiB)
+	srv, idleDown, err := b.startIdle(ctx, "litepaste-big-down", dbPath, b.cfg.bigMiB)
 	if err != nil {
 		return err
 	}
 	defer b.stopServer(srv)
-	_, idleDown, err := memStatus(srv.pid())
-	if err != nil {
-		return err
-	}
 	got := sha256.New()
 	began = time.Now()
 	n, err := getTo(ctx, srv, "/"+id, got)
