@@ -43,6 +43,12 @@ func newCluster(t *testing.T, ts *toolset, bucket string) *cluster {
 	s3 := startS3(t, ts)
 	cl := &cluster{t: t, ts: ts, s3: s3, bucket: bucket, url: s3.bucket(bucket), port: kit.FreePort(t), data: dataDir(t)}
 	cl.startWriter().waitReady()
+	// A new writer is ready before its first snapshot is uploaded; a replica
+	// started earlier would find the bucket empty and retry a second later.
+	waitFor(t, 30*time.Second, "the writer's first snapshot in the bucket", func() bool {
+		m, _ := filepath.Glob(filepath.Join(s3.root, bucket, "litepaste", "0009", "*.ltx"))
+		return len(m) > 0
+	})
 	return cl
 }
 
@@ -184,8 +190,17 @@ func TestReplicasServeUploadsAtOnceAndFromTheirCopies(t *testing.T) {
 	ts := needTools(t)
 	t.Parallel()
 	cl := newCluster(t, ts, "replicas")
-	a, b := cl.replica("a", dataDir(t)), cl.replica("b", dataDir(t))
+	metricsB := fmt.Sprintf("127.0.0.1:%d", kit.FreePort(t))
+	a := cl.replica("a", dataDir(t))
+	b := cl.replicaWith("b", dataDir(t), "FOLLOW_INTERVAL="+testFollowInterval.String(), "METRICS_ADDR="+metricsB)
 	ready := waitAllReady(t, a, b)
+	forwardedByB := func() float64 {
+		m, err := scrape("http://" + metricsB + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum(m, `litepaste_forwarded_requests_total{kind="read"`)
+	}
 
 	var pastes []paste
 	var tokens []string
@@ -200,9 +215,19 @@ func TestReplicasServeUploadsAtOnceAndFromTheirCopies(t *testing.T) {
 			t.Fatalf("upload through replica A: %v", err)
 		}
 		acked := time.Now()
+		before := forwardedByB()
 		checkServed(t, b.base, []paste{p}) // at once: B has not seen it yet
+		if forwardedByB() != before+1 {
+			t.Errorf("replica B served a paste its copy lacks without passing the read to the writer")
+		}
 		waitFor(t, 30*time.Second, "the paste in B's copy", func() bool { return b.copyHolds(p) })
 		lags = append(lags, time.Since(acked))
+		// and from its copy now, without the writer
+		before = forwardedByB()
+		checkServed(t, b.base, []paste{p})
+		if forwardedByB() != before {
+			t.Errorf("replica B passed a read of a paste in its own copy to the writer")
+		}
 		pastes, tokens = append(pastes, p), append(tokens, token)
 	}
 
@@ -225,7 +250,7 @@ func TestReplicasServeUploadsAtOnceAndFromTheirCopies(t *testing.T) {
 		t.Errorf("writer stop: exit code %s", code)
 	}
 	okA, okB := checkServed(t, a.base, kept), checkServed(t, b.base, kept)
-	t.Logf("FIGURES replicas scenario 1: replicas on empty disks ready %s and %s; lag from the writer's 200 (through replica A) to the paste in replica B's own copy over %d uploads (FOLLOW_INTERVAL %s): %s; B served each at once through the number check; with the writer stopped A served %d/%d and B %d/%d from their copies",
+	t.Logf("FIGURES replicas scenario 1: replicas on empty disks ready %s and %s; lag from the writer's 200 (through replica A) to the paste in replica B's own copy over %d uploads (FOLLOW_INTERVAL %s): %s; B served each at once through the number check (one read passed to the writer each) and then from its copy (none passed); with the writer stopped A served %d/%d and B %d/%d from their copies",
 		ready[0], ready[1], len(lags), testFollowInterval, millis(lags), okA, len(kept), okB, len(kept))
 	t.Logf("FIGURES replicas scenario 3: a paste deleted through the writer answered 404 on both replicas %d ms after the writer's 204 (bound %d ms)",
 		gone.Milliseconds(), bound.Milliseconds())
