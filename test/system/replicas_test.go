@@ -457,6 +457,37 @@ func TestReplicaRestartsAndStartsWithoutWriter(t *testing.T) {
 	all := append([]paste{first}, meanwhile...)
 	checkServed(t, a2.base, all)
 
+	// The follower and the server restart independently under s6: kill -9
+	// of either leaves the other's pid, and the follower resumes its copy.
+	a2.upFor("litestream", 1100*time.Millisecond, false)
+	follower, server := a2.pid("litestream"), a2.pid("litepaste")
+	a2.mustExec("kill", "-9", itoa(follower))
+	waitFor(t, 30*time.Second, "the follower restarted", func() bool {
+		f := a2.svstat("litestream", "up", "pid")
+		return f[0] == "true" && f[1] != itoa(follower)
+	})
+	if got := a2.pid("litepaste"); got != server {
+		t.Errorf("the server's pid changed from %d to %d when the follower was killed", server, got)
+	}
+	afterKill := mustUpload(t, cl.writer.base, body("rejoin-after-kill", 1000))
+	waitFor(t, 30*time.Second, "a paste in A's copy after its follower was killed", func() bool { return a2.copyHolds(afterKill) })
+	if a2.countLines("resuming follow mode") < 2 {
+		t.Errorf("the restarted follower did not resume its copy")
+	}
+	a2.upFor("litepaste", 1100*time.Millisecond, true)
+	follower = a2.pid("litestream")
+	a2.mustExec("kill", "-9", itoa(server))
+	waitFor(t, 30*time.Second, "the server restarted", func() bool {
+		f := a2.svstat("litepaste", "up", "pid")
+		return f[0] == "true" && f[1] != itoa(server)
+	})
+	waitAllReady(t, a2)
+	if got := a2.pid("litestream"); got != follower {
+		t.Errorf("the follower's pid changed from %d to %d when the server was killed", follower, got)
+	}
+	all = append(all, afterKill)
+	checkServed(t, a2.base, all)
+
 	// A copy last changed more than 6 hours ago is restored afresh: the
 	// bucket may have dropped the files the follower would need to resume.
 	a2.kill()
@@ -508,7 +539,7 @@ func TestReplicaRestartsAndStartsWithoutWriter(t *testing.T) {
 	}
 	waitAllReady(t, a4)
 	checkServed(t, a4.base, []paste{fresh})
-	t.Logf("FIGURES replicas scenario 4: a replica killed (kill -9 of its pid 1) and started again on its disk was ready %s and had the %d pastes written meanwhile %d ms later (resumed from its -txid file); with the writer down, a replica on an empty disk was ready %s and served %d/%d (the other %d/%d)",
+	t.Logf("FIGURES replicas scenario 4: a replica killed (kill -9 of its pid 1) and started again on its disk was ready %s and had the %d pastes written meanwhile %d ms later (resumed from its -txid file); kill -9 of its follower, then of its server: each restarted alone by s6, the other's pid unchanged, the follower resuming; with the writer down, a replica on an empty disk was ready %s and served %d/%d (the other %d/%d)",
 		readyAgain, len(meanwhile), caughtUp.Milliseconds(), readyC, okC, len(all), okA, len(all))
 }
 
