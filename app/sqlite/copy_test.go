@@ -55,6 +55,7 @@ func writeTXID(t *testing.T, path, txid string) {
 // and is restored, its bytes never change, and nothing appears beside a
 // copy in the rollback-journal mode the follower's updates leave it in.
 func TestCopyIsOnlyReadAndSaysWhyItIsNotReady(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := tempDB(t)
 	c := openCopy(t, path, time.Second)
@@ -120,6 +121,7 @@ func TestCopyIsOnlyReadAndSaysWhyItIsNotReady(t *testing.T) {
 // holds or one from before numbering, and of made-up IDs about as many as
 // the window's width in 62^8 makes likely.
 func TestCopyCountsAsUnseenOnlyRecentNumbers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := tempDB(t)
 	s, closeStore := mustOpen(t, path)

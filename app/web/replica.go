@@ -32,6 +32,10 @@ func ForwardOutcomes() []string {
 	return []string{ForwardAnswered, ForwardUnreachable, ForwardGone, ForwardRefused}
 }
 
+// statusClientClosed is the status logged for a request whose client left
+// before the writer answered.
+const statusClientClosed = 499
+
 // Bounds of the reads a replica passes to the writer at once, in all and per
 // client, so that reads of pastes the copy has not seen yet cannot pile up
 // at the writer: past them a read gets 503 at once.
@@ -174,8 +178,9 @@ func (f *forwarder) pass(c echo.Context, kind string, body []byte) error {
 		f.obs.Forward(kind, ForwardAnswered)
 		return nil
 	case req.Context().Err() != nil:
+		// Nobody reads the answer; the request log shows nginx's 499.
 		f.obs.Forward(kind, ForwardGone)
-		return nil
+		return echo.NewHTTPError(statusClientClosed)
 	}
 	f.obs.Forward(kind, ForwardUnreachable)
 	f.log.Warn("writer unreachable", "kind", kind, "method", req.Method, "path", req.URL.Path,
