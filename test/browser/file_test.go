@@ -197,6 +197,7 @@ func TestUploadProgressOverASlowLinkAndCancel(t *testing.T) {
 	if !eval[bool](t, tb, `document.getElementById("progress-row").hidden && document.getElementById("error").hidden`) {
 		t.Errorf("after the upload the progress bar or an error still shows")
 	}
+	s.waitLog(t, "the stored upload", func(log string) bool { return strings.Contains(log, stored) })
 	if n := strings.Count(s.logText(), stored); n != 1 {
 		t.Errorf("the server logged %d stored uploads, want 1 (the cancelled one never stored)", n)
 	}

@@ -153,6 +153,19 @@ func (s *server) logText() string {
 	return s.log.String()
 }
 
+// waitLog waits until the server's log, as read so far, satisfies cond: the
+// log arrives through a pipe, a moment after the answer it describes.
+func (s *server) waitLog(t *testing.T, what string, cond func(log string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond(s.logText()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for the server to log %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // get fetches a path (or a full URL) from Go, outside the browser.
 func (s *server) get(t *testing.T, pathOrURL string) (*http.Response, string) {
 	t.Helper()
