@@ -398,3 +398,22 @@ func storePastes(t *testing.T, path string, n int) []paste.Paste {
 	}
 	return out
 }
+
+// A replica whose PRIMARY_URL leads to a replica (here itself, as a
+// Service of the replicas would) refuses what it is passed, once, with 508
+// and a line in the log, instead of passing it round.
+func TestReplicaRefusesRequestsPassedBetweenReplicas(t *testing.T) {
+	port := freeLoopbackPort(t)
+	replica := startProgram(t, map[string]string{"PORT": port, "PRIMARY_URL": "http://127.0.0.1:" + port, "ADMIN_SOCKET": "off"})
+	res, body := httpDo(t, http.MethodPut, replica.base+"/", strings.NewReader("round and round"))
+	if res.StatusCode != http.StatusLoopDetected || string(body) != "this server's PRIMARY_URL leads to a read replica, not to the writer\n" {
+		t.Errorf("PUT: got %d %q, want 508", res.StatusCode, body)
+	}
+	// The client's PUT and the one passed back, each once.
+	testkit.WaitFor(t, "two PUTs in the request log", func() bool {
+		return strings.Count(replica.stderr.String(), `"msg":"request","method":"PUT"`) == 2
+	})
+	if _, ok := logLineWith(replica.stderr, `"status":508`, "PRIMARY_URL must name the writer"); !ok {
+		t.Errorf("no log line says what is wrong:\n%s", replica.stderr)
+	}
+}

@@ -19,6 +19,9 @@ var (
 	// errWriterDown is a replica's write that the writer did not answer
 	// within the retry time.
 	errWriterDown = errors.New("writer unreachable")
+	// errForwardLoop is a request a replica received from a replica: the
+	// writer's URL leads to replicas, not to the writer.
+	errForwardLoop = errors.New("request passed between replicas: PRIMARY_URL must name the writer")
 )
 
 // statusOf is the one table from domain errors to status codes and the fixed
@@ -49,6 +52,8 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusServiceUnavailable, "storage is unavailable, try again later"
 	case errors.Is(err, paste.ErrStoreNotReady):
 		return http.StatusServiceUnavailable, "not ready yet, try again shortly"
+	case errors.Is(err, errForwardLoop):
+		return http.StatusLoopDetected, "this server's PRIMARY_URL leads to a read replica, not to the writer"
 	case errors.Is(err, errWriterDown):
 		return http.StatusServiceUnavailable, "the server that stores pastes is unreachable, try again shortly"
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,11 @@ const (
 func ForwardOutcomes() []string {
 	return []string{ForwardAnswered, ForwardUnreachable, ForwardGone, ForwardRefused}
 }
+
+// viaReplica names a replica in the Via header of what it passes on, so
+// that a replica whose PRIMARY_URL leads to replicas (a Service of the
+// replicas, itself) refuses the request instead of passing it round.
+const viaReplica = "litepaste-replica"
 
 // statusClientClosed is the status logged for a request whose client left
 // before the writer answered.
@@ -137,6 +143,9 @@ func (f *forwarder) read(c echo.Context) error {
 // trust rules found them, and builds its links from them.
 func (f *forwarder) pass(c echo.Context, kind string, body []byte) error {
 	req := c.Request()
+	if slices.ContainsFunc(req.Header.Values("Via"), func(v string) bool { return strings.Contains(v, viaReplica) }) {
+		return errForwardLoop
+	}
 	req.TransferEncoding = nil
 	req.Body, req.ContentLength, req.GetBody = http.NoBody, 0, nil
 	if len(body) > 0 {
@@ -157,6 +166,7 @@ func (f *forwarder) pass(c echo.Context, kind string, body []byte) error {
 			pr.Out.Header.Set("X-Forwarded-Proto", scheme)
 			// The body is here already: no need to ask the writer first.
 			pr.Out.Header.Del("Expect")
+			pr.Out.Header.Add("Via", "1.1 "+viaReplica)
 			if u := f.target.User; u != nil {
 				pw, _ := u.Password()
 				pr.Out.SetBasicAuth(u.Username(), pw)
