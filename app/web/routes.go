@@ -17,10 +17,9 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = s.proxies.clientIP
 	// LogPaste matched /ID as a prefix: links to /ID/ keep working.
-	// Echo applies e.Pre and e.Use middleware anew on every request (a
-	// closure each), so the chain is built once here (docs/performance.md);
-	// middleware belongs in this list, as e.Use would never run.
-	e.Pre(once(e, middleware.RemoveTrailingSlash(), s.logRequests, recoverPanics, secureHeaders, cors))
+	e.Pre(middleware.RemoveTrailingSlash())
+
+	e.Use(s.logRequests, recoverPanics, secureHeaders, cors)
 
 	// Health paths are shorter than a paste ID, so they can never shadow one.
 	get := func(path string, h echo.HandlerFunc) { e.Match(readMethods, path, h) }
@@ -46,19 +45,4 @@ func (s *Server) routes() *echo.Echo {
 	e.PUT("/*", put)
 	e.POST("/*", post)
 	return e
-}
-
-// once is mw applied in order around Echo's routing, built once: as
-// pre-middleware it ignores the next Echo builds per request and routes
-// the request itself, as Echo would after the pre-middleware.
-func once(e *echo.Echo, mw ...echo.MiddlewareFunc) echo.MiddlewareFunc {
-	h := func(c echo.Context) error {
-		r := c.Request()
-		e.Router().Find(r.Method, echo.GetPath(r), c)
-		return c.Handler()(c)
-	}
-	for i := len(mw) - 1; i >= 0; i-- {
-		h = mw[i](h)
-	}
-	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
 }
