@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -63,6 +64,7 @@ type forwarder struct {
 	proxies   proxyTrust
 	obs       Observer
 	log       *slog.Logger
+	errorLog  *log.Logger // ReverseProxy's, into log
 	reads     *semaphore.Weighted
 	perClient *uploadSlots
 }
@@ -81,6 +83,7 @@ func newForwarder(target *url.URL, retry time.Duration, cp Copy, proxies proxyTr
 		proxies:   proxies,
 		obs:       obs,
 		log:       log,
+		errorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		reads:     semaphore.NewWeighted(forwardedReads),
 		perClient: newUploadSlots(forwardedReadsPerClient),
 	}
@@ -180,7 +183,7 @@ func (f *forwarder) pass(c echo.Context, kind string, body []byte) error {
 			return nil
 		},
 		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err },
-		ErrorLog:     slog.NewLogLogger(f.log.Handler(), slog.LevelWarn),
+		ErrorLog:     f.errorLog,
 	}
 	rp.ServeHTTP(c.Response(), req)
 	switch {
