@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -232,11 +231,6 @@ func (s *Server) getPaste(c echo.Context) error {
 		return c.NoContent(http.StatusNotModified)
 	}
 	h.Set(echo.HeaderContentType, textPlain)
-	if _, inMemory := body.(*bytes.Reader); inMemory {
-		// A cached paste cannot fail to read: no failedRead to allocate.
-		http.ServeContent(c.Response(), req, "", time.Time{}, body)
-		return nil
-	}
 	r := &failedRead{ReadSeeker: body}
 	http.ServeContent(c.Response(), req, "", time.Time{}, r)
 	if r.err != nil {
