@@ -295,7 +295,9 @@ func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
 	s, _ := mustOpen(t, path, sqlite.Checkpointing(10*time.Millisecond, 256)) // 1 MiB
 	ctx := context.Background()
 	body := pattern(16 << 10)
-	const writers, each = 8, 160 // 20 MiB in all, never a pause
+	// 60 MiB in all, never a pause: long enough that a checkpointer slowed
+	// down by a busy machine still gets its turns within it.
+	const writers, each = 8, 480
 	var wg sync.WaitGroup
 	var maxWAL atomic.Int64
 	stop := make(chan struct{})
