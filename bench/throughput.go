@@ -26,6 +26,9 @@ type kind struct {
 	ceil, dur, srv []wrkResult
 	ratios, dRatio []float64 // litepaste's share of the plain and the durable ceiling
 	peak           int64     // litepaste's VmHWM during its runs of this kind
+	// Server CPU (user + system) per request of the ceiling litepaste is held to and of
+	// litepaste: the load generator shares the machine, so this shows what the ratio is made of.
+	refCPU, srvCPU []float64 // microseconds
 }
 
 // throughputPass runs the wrk rounds against litepaste and a fresh ceiling, with or without
@@ -78,8 +81,8 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 
 	// All GET rounds come before all PUT rounds, so that the peak RSS of each load is its
 	// own and not what the other left behind; within a round the servers take turns.
-	fmt.Printf("  %-5s %-4s %12s %9s  %12s %9s  %12s %9s  %6s %7s %10s\n",
-		"round", "kind", "ceiling/s", "p99", "durable/s", "p99", "litepaste/s", "p99", "ratio", "durable", "peak RSS")
+	fmt.Printf("  %-5s %-4s %12s %9s  %12s %9s  %12s %9s  %6s %7s %10s %13s\n",
+		"round", "kind", "ceiling/s", "p99", "durable/s", "p99", "litepaste/s", "p99", "ratio", "durable", "peak RSS", "ceil/lp us")
 	for _, k := range kinds {
 		if c.warmup >= time.Second {
 			warm := k.load
@@ -120,6 +123,14 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 			b.check(fmt.Sprintf("%s ratio, %s", k.name, name), plain,
 				fmt.Sprintf(">= %.2f", targetGET), median(k.ratios) >= targetGET && why == "")
 		}
+		ref := "plain"
+		if k.durable {
+			ref = "durable"
+		}
+		refCPU, srvCPU := median(k.refCPU), median(k.srvCPU)
+		b.check(fmt.Sprintf("%s server CPU per request, %s", k.name, name),
+			fmt.Sprintf("%.1f us vs %.1f us on the %s ceiling (ceiling / litepaste %.2f)", srvCPU, refCPU, ref, refCPU/srvCPU),
+			"", true)
 		peak = max(peak, k.peak)
 	}
 	b.check("peak RSS under wrk, "+name,
@@ -155,6 +166,7 @@ func (k *kind) round(ctx context.Context, round int, ceil, dur, srv *server) err
 	shift := (round - 1) % len(all)
 	order := append(slices.Clone(all[shift:]), all[:shift]...)
 	got := map[*server]wrkResult{}
+	cpu := map[*server]float64{}
 	var peak int64
 	for _, s := range order {
 		if s == srv {
@@ -162,11 +174,22 @@ func (k *kind) round(ctx context.Context, round int, ceil, dur, srv *server) err
 				return fmt.Errorf("reset peak RSS: %w", err)
 			}
 		}
+		before, err := procCPU(s.pid())
+		if err != nil {
+			return err
+		}
 		r, err := k.load.run(ctx, s.url(k.path))
 		if err != nil {
 			return err
 		}
+		after, err := procCPU(s.pid())
+		if err != nil {
+			return err
+		}
 		got[s] = r
+		if r.Requests > 0 {
+			cpu[s] = float64(after-before) / float64(time.Microsecond) / float64(r.Requests)
+		}
 		if s == srv {
 			if peak, _, err = memStatus(srv.pid()); err != nil {
 				return err
@@ -176,6 +199,11 @@ func (k *kind) round(ctx context.Context, round int, ceil, dur, srv *server) err
 	rc, rs := got[ceil], got[srv]
 	k.ceil, k.srv = append(k.ceil, rc), append(k.srv, rs)
 	k.ratios = append(k.ratios, rs.RPS/rc.RPS)
+	ref := ceil
+	if k.durable {
+		ref = dur
+	}
+	k.refCPU, k.srvCPU = append(k.refCPU, cpu[ref]), append(k.srvCPU, cpu[srv])
 	k.peak = max(k.peak, peak)
 	note := ""
 	if why := rc.bad(); why != "" {
@@ -194,8 +222,9 @@ func (k *kind) round(ctx context.Context, round int, ceil, dur, srv *server) err
 	if why := rs.bad(); why != "" {
 		note += "  litepaste: " + why
 	}
-	fmt.Printf("  %-5d %-4s %12.0f %9s  %12s %9s  %12.0f %9s  %6.2f %7s %10s%s\n",
-		round, k.name, rc.RPS, fmtDur(rc.P99), durRPS, durP99, rs.RPS, fmtDur(rs.P99), rs.RPS/rc.RPS, durRatio, mib(peak), note)
+	fmt.Printf("  %-5d %-4s %12.0f %9s  %12s %9s  %12.0f %9s  %6.2f %7s %10s %13s%s\n",
+		round, k.name, rc.RPS, fmtDur(rc.P99), durRPS, durP99, rs.RPS, fmtDur(rs.P99), rs.RPS/rc.RPS, durRatio, mib(peak),
+		fmt.Sprintf("%.1f / %.1f", cpu[ref], cpu[srv]), note)
 	return nil
 }
 
