@@ -94,6 +94,16 @@ func mustInsert(t testing.TB, s *sqlite.Store, p paste.Paste) paste.Paste {
 	return named
 }
 
+// insertAndClose stores p in the file at path and closes the store, leaving
+// the file as a stopped server would; it returns p named.
+func insertAndClose(t testing.TB, path string, p paste.Paste) paste.Paste {
+	t.Helper()
+	s, closeStore := mustOpen(t, path)
+	p = mustInsert(t, s, p)
+	closeStore()
+	return p
+}
+
 // get is the whole paste unless it is missing or expired at now.
 func get(ctx context.Context, s *sqlite.Store, id paste.ID, now time.Time) (paste.Paste, error) {
 	p, r, err := s.Lookup(ctx, id, now)

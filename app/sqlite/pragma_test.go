@@ -273,9 +273,7 @@ func TestPathsWithOddCharacters(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := dir + "/" + name
-			s, closeStore := mustOpen(t, path)
-			mustInsert(t, s, newPaste(t, []byte("x"), paste.Never, ""))
-			closeStore()
+			insertAndClose(t, path, newPaste(t, []byte("x"), paste.Never, ""))
 			if names := dirNames(t, dir); len(names) != 1 || names[0] != name {
 				t.Errorf("files in the directory: got %q, want only %q", names, name)
 			}

@@ -45,9 +45,7 @@ func TestOpenCreatesTheDirectoryAndMigrates(t *testing.T) {
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {
 	path := tempDB(t)
-	s, closeStore := mustOpen(t, path)
-	p := mustInsert(t, s, newPaste(t, []byte("kept across restarts"), paste.Never, "tok"))
-	closeStore()
+	p := insertAndClose(t, path, newPaste(t, []byte("kept across restarts"), paste.Never, "tok"))
 
 	s2, _ := mustOpen(t, path)
 	if got := mustGetBody(t, s2, p.ID, t0); string(got) != "kept across restarts" {
@@ -193,15 +191,13 @@ func TestPastesAreNumberedInArrivalOrder(t *testing.T) {
 // hand their IDs to new pastes: numbers follow the clock.
 func TestLostPastesIDsAreNotHandedOutAgain(t *testing.T) {
 	path := tempDB(t)
-	s, closeStore := mustOpen(t, path)
-	kept := mustInsert(t, s, newPaste(t, []byte("replicated"), paste.Never, ""))
-	closeStore()
+	kept := insertAndClose(t, path, newPaste(t, []byte("replicated"), paste.Never, ""))
 	backup := filepath.Join(t.TempDir(), "replica.db")
 	db := rawDB(t, path, "")
 	if _, err := db.Exec("VACUUM INTO ?", backup); err != nil {
 		t.Fatal(err)
 	}
-	s, closeStore = mustOpen(t, path)
+	s, closeStore := mustOpen(t, path)
 	var lost []paste.ID
 	for range 20 {
 		lost = append(lost, mustInsert(t, s, newPaste(t, []byte("lost"), paste.Never, "")).ID)
@@ -555,12 +551,10 @@ func TestReady(t *testing.T) {
 	})
 	t.Run("read-only file", func(t *testing.T) {
 		path := tempDB(t)
-		s, closeStore := mustOpen(t, path)
-		p := mustInsert(t, s, newPaste(t, []byte("still readable"), paste.Never, ""))
-		closeStore()
+		p := insertAndClose(t, path, newPaste(t, []byte("still readable"), paste.Never, ""))
 		testkit.ReadOnlyFile(t, path)
 
-		s, _ = mustOpen(t, path)
+		s, _ := mustOpen(t, path)
 		err := s.Ready(context.Background())
 		if !errors.Is(err, paste.ErrStoreReadOnly) {
 			t.Fatalf("Ready: got %v, want ErrStoreReadOnly", err)
