@@ -24,38 +24,45 @@ var (
 	errForwardLoop = errors.New("request passed between replicas: PRIMARY_URL must name the writer")
 )
 
-// statusOf is the one table from domain errors to status codes and the fixed
-// one-line messages clients see. Nothing else about an error leaves the server.
+// errorStatus is the status code and the fixed one-line message clients see
+// for an error that is, or wraps, err.
+type errorStatus struct {
+	err  error
+	code int
+	msg  string
+}
+
+// errorStatuses is the one table from domain and transport errors to status
+// codes and messages, first match wins. It is built once per server: two
+// messages name a configured limit.
+func (s *Server) errorStatuses() []errorStatus {
+	return []errorStatus{
+		{paste.ErrNotFound, http.StatusNotFound, "paste not found"},
+		{paste.ErrInvalidID, http.StatusNotFound, "paste not found"},
+		{paste.ErrEmpty, http.StatusBadRequest, "paste is empty"},
+		{errTooSlow, http.StatusRequestTimeout, "upload too slow: the body must keep arriving"},
+		{errBadUpload, http.StatusBadRequest, "malformed upload"},
+		{paste.ErrInvalidExpiry, http.StatusBadRequest, "invalid expiry: use a duration such as 1h, 1d, 1w or 30d" + s.maxExpiryHint()},
+		{errTooLarge, http.StatusRequestEntityTooLarge, s.tooLargeMessage()},
+		{paste.ErrForbidden, http.StatusForbidden, "delete token does not match"},
+		{errRateLimited, http.StatusTooManyRequests, "too many uploads, try again later"},
+		{errBusy, http.StatusServiceUnavailable, "server busy, try again shortly"},
+		{paste.ErrStorageFull, http.StatusInsufficientStorage, "storage is full, try again later"},
+		{paste.ErrStoreReadOnly, http.StatusServiceUnavailable, "storage is unavailable, try again later"},
+		{paste.ErrStoreNotReady, http.StatusServiceUnavailable, "not ready yet, try again shortly"},
+		{errForwardLoop, http.StatusLoopDetected, "this server's PRIMARY_URL leads to a read replica, not to the writer"},
+		{errWriterDown, http.StatusServiceUnavailable, "the server that stores pastes is unreachable, try again shortly"},
+	}
+}
+
+// statusOf is an error's status code and message: from the table, else from
+// an Echo HTTPError (the router's and middleware's own), else 500. Nothing
+// else about an error leaves the server.
 func (s *Server) statusOf(err error) (int, string) {
-	switch {
-	case errors.Is(err, paste.ErrNotFound), errors.Is(err, paste.ErrInvalidID):
-		return http.StatusNotFound, "paste not found"
-	case errors.Is(err, paste.ErrEmpty):
-		return http.StatusBadRequest, "paste is empty"
-	case errors.Is(err, errTooSlow):
-		return http.StatusRequestTimeout, "upload too slow: the body must keep arriving"
-	case errors.Is(err, errBadUpload):
-		return http.StatusBadRequest, "malformed upload"
-	case errors.Is(err, paste.ErrInvalidExpiry):
-		return http.StatusBadRequest, "invalid expiry: use a duration such as 1h, 1d, 1w or 30d" + s.maxExpiryHint()
-	case errors.Is(err, errTooLarge):
-		return http.StatusRequestEntityTooLarge, s.tooLargeMessage()
-	case errors.Is(err, paste.ErrForbidden):
-		return http.StatusForbidden, "delete token does not match"
-	case errors.Is(err, errRateLimited):
-		return http.StatusTooManyRequests, "too many uploads, try again later"
-	case errors.Is(err, errBusy):
-		return http.StatusServiceUnavailable, "server busy, try again shortly"
-	case errors.Is(err, paste.ErrStorageFull):
-		return http.StatusInsufficientStorage, "storage is full, try again later"
-	case errors.Is(err, paste.ErrStoreReadOnly):
-		return http.StatusServiceUnavailable, "storage is unavailable, try again later"
-	case errors.Is(err, paste.ErrStoreNotReady):
-		return http.StatusServiceUnavailable, "not ready yet, try again shortly"
-	case errors.Is(err, errForwardLoop):
-		return http.StatusLoopDetected, "this server's PRIMARY_URL leads to a read replica, not to the writer"
-	case errors.Is(err, errWriterDown):
-		return http.StatusServiceUnavailable, "the server that stores pastes is unreachable, try again shortly"
+	for _, st := range s.statuses {
+		if errors.Is(err, st.err) {
+			return st.code, st.msg
+		}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

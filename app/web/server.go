@@ -120,6 +120,7 @@ type Server struct {
 	pages    map[string]*template.Template // by file name
 	static   staticFiles
 	choices  []expiryChoice
+	statuses []errorStatus // statusOf's table
 	gzip     func(http.Handler) http.HandlerFunc
 	// busyWait is how long an upload waits for upload memory; slotWait,
 	// for one of its client's upload slots.
@@ -190,6 +191,7 @@ func newServer(cfg Config, reads Reads, store Store, cp Copy, now func() time.Ti
 	if cp != nil {
 		s.fwd = newForwarder(cfg.Primary, cfg.WriteRetry, cp, s.proxies, s.obs, s.log)
 	}
+	s.statuses = s.errorStatuses()
 	s.e = s.routes()
 	return s, nil
 }
