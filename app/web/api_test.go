@@ -42,10 +42,7 @@ func TestPutStoresTheBodyAtAnyPath(t *testing.T) {
 			if tt.contentType != "" {
 				headers = []string{"Content-Type", tt.contentType}
 			}
-			rec := ts.do(req(http.MethodPut, tt.target, strings.NewReader(tt.body), headers...))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-			}
+			rec := ts.mustAnswer(t, req(http.MethodPut, tt.target, strings.NewReader(tt.body), headers...), http.StatusOK)
 			if got, want := rec.Header().Get("Content-Type"), "application/json"; !strings.HasPrefix(got, want) {
 				t.Errorf("Content-Type: got %q, want %q", got, want)
 			}
@@ -106,10 +103,7 @@ func TestPostMultipartPicksThePaste(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			body, ctype := multipartBody(t, tt.parts...)
-			rec := ts.do(req(http.MethodPost, "/", body, "Content-Type", ctype))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-			}
+			rec := ts.mustAnswer(t, req(http.MethodPost, "/", body, "Content-Type", ctype), http.StatusOK)
 			if got, want := rec.Header().Get("Content-Type"), "text/plain; charset=utf-8"; got != want {
 				t.Errorf("Content-Type: got %q, want %q", got, want)
 			}
@@ -145,10 +139,7 @@ func TestPostRawBodyIsAPaste(t *testing.T) {
 			if tt.contentType != "" {
 				headers = []string{"Content-Type", tt.contentType}
 			}
-			rec := ts.do(req(http.MethodPost, "/", strings.NewReader(tt.body), headers...))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-			}
+			rec := ts.mustAnswer(t, req(http.MethodPost, "/", strings.NewReader(tt.body), headers...), http.StatusOK)
 			if got := string(ts.mustGet(t, idFromURL(t, rec.Body.String()))); got != tt.body {
 				t.Errorf("stored: got %q, want %q", got, tt.body)
 			}
@@ -187,10 +178,7 @@ func TestGetHeaders(t *testing.T) {
 	ts := mustServer(t)
 	body := []byte("<html><script>alert(1)</script></html>")
 	a := ts.mustPut(t, "/", body, "Content-Type", "text/html")
-	rec := ts.do(req(http.MethodGet, "/"+a.ID, nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("got status %d, want 200", rec.Code)
-	}
+	rec := ts.mustAnswer(t, req(http.MethodGet, "/"+a.ID, nil), http.StatusOK)
 	h := rec.Header()
 	checks := []struct {
 		desc   string
@@ -279,10 +267,7 @@ func TestConditionalGet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			rec := ts.do(req(http.MethodGet, "/"+a.ID, nil, "If-None-Match", tt.ifNoneMatch))
-			if rec.Code != tt.wantStatus {
-				t.Fatalf("got status %d, want %d", rec.Code, tt.wantStatus)
-			}
+			rec := ts.mustAnswer(t, req(http.MethodGet, "/"+a.ID, nil, "If-None-Match", tt.ifNoneMatch), tt.wantStatus)
 			if got := rec.Body.String(); got != tt.wantBody {
 				t.Errorf("body: got %q, want %q", got, tt.wantBody)
 			}
@@ -351,10 +336,7 @@ func TestUnknownAndMalformedIDsAre404(t *testing.T) {
 		"/robots.txt",
 	} {
 		t.Run(path, func(t *testing.T) {
-			rec := ts.do(req(http.MethodGet, path, nil))
-			if rec.Code != http.StatusNotFound {
-				t.Fatalf("got status %d, want 404", rec.Code)
-			}
+			rec := ts.mustAnswer(t, req(http.MethodGet, path, nil), http.StatusNotFound)
 			if got, want := rec.Body.String(), "paste not found\n"; got != want {
 				t.Errorf("body: got %q, want %q", got, want)
 			}
@@ -469,10 +451,7 @@ func TestAnswerURLs(t *testing.T) {
 			if tt.tls {
 				r.TLS = &tls.ConnectionState{}
 			}
-			rec := ts.do(r)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-			}
+			rec := ts.mustAnswer(t, r, http.StatusOK)
 			var a putAnswer
 			mustJSON(t, rec.Body.Bytes(), &a)
 			if got, want := a.URL, tt.want+a.ID; got != want {
@@ -601,10 +580,7 @@ func TestReadyz(t *testing.T) {
 	t.Run("database the server cannot write", func(t *testing.T) {
 		path := readOnlyDatabase(t)
 		ts := mustServer(t, withDBPath(path))
-		rec := ts.do(req(http.MethodGet, "/readyz", nil))
-		if rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("got status %d (%q), want 503", rec.Code, rec.Body.String())
-		}
+		rec := ts.mustAnswer(t, req(http.MethodGet, "/readyz", nil), http.StatusServiceUnavailable)
 		if got, want := rec.Body.String(), "not ready: storage is unavailable, try again later\n"; got != want {
 			t.Errorf("body: got %q, want %q", got, want)
 		}
@@ -668,10 +644,7 @@ func TestInternalErrorsHideTheirDetail(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			ts := mustServer(t, withStoreWrapper(tt.store))
-			rec := ts.do(req(http.MethodGet, "/Ab3dEf9H", nil))
-			if rec.Code != http.StatusInternalServerError {
-				t.Fatalf("got status %d, want 500", rec.Code)
-			}
+			rec := ts.mustAnswer(t, req(http.MethodGet, "/Ab3dEf9H", nil), http.StatusInternalServerError)
 			if got, want := rec.Body.String(), "internal error\n"; got != want {
 				t.Errorf("body: got %q, want %q", got, want)
 			}

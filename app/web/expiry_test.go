@@ -40,10 +40,7 @@ func TestUploadAsksForALifetime(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			ts := mustServer(t, withPolicy(tt.policy))
 			created := ts.clock.Now()
-			rec := ts.do(req(http.MethodPut, tt.target, strings.NewReader("expiring"), tt.headers...))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-			}
+			rec := ts.mustAnswer(t, req(http.MethodPut, tt.target, strings.NewReader("expiring"), tt.headers...), http.StatusOK)
 			var a putAnswer
 			mustJSON(t, rec.Body.Bytes(), &a)
 			header := rec.Header().Get("X-Paste-Expires")
@@ -84,10 +81,7 @@ func TestUploadAsksForALifetime(t *testing.T) {
 func TestPostCarriesExpiryInHeaders(t *testing.T) {
 	ts := mustServer(t)
 	body, ctype := multipartBody(t, part{field: "_", content: "form paste"})
-	rec := ts.do(req(http.MethodPost, "/?expires=1h", body, "Content-Type", ctype))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-	}
+	rec := ts.mustAnswer(t, req(http.MethodPost, "/?expires=1h", body, "Content-Type", ctype), http.StatusOK)
 	if got, want := rec.Header().Get("X-Paste-Expires"), ts.clock.Now().Add(time.Hour).Format(time.RFC3339); got != want {
 		t.Errorf("X-Paste-Expires: got %q, want %q", got, want)
 	}
@@ -149,10 +143,7 @@ func TestDeleteWithToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			rec := ts.do(req(http.MethodDelete, "/"+tt.id, nil, tt.headers...))
-			if rec.Code != tt.wantStatus {
-				t.Fatalf("got status %d (%q), want %d", rec.Code, rec.Body.String(), tt.wantStatus)
-			}
+			ts.mustAnswer(t, req(http.MethodDelete, "/"+tt.id, nil, tt.headers...), tt.wantStatus)
 			if tt.wantStatus == http.StatusForbidden {
 				ts.mustGet(t, a.ID)
 			}

@@ -133,6 +133,18 @@ func (ts *testServer) do(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
+// mustAnswer sends r through the real router and stops the test unless the
+// answer has status code.
+func (ts *testServer) mustAnswer(t testing.TB, r *http.Request, code int) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := ts.do(r)
+	if rec.Code != code {
+		body := rec.Body.Bytes()
+		t.Fatalf("%s %s: got status %d (%q), want %d", r.Method, r.URL.RequestURI(), rec.Code, body[:min(len(body), 200)], code)
+	}
+	return rec
+}
+
 // req builds a request; headers come in name, value pairs.
 func req(method, target string, body io.Reader, headers ...string) *http.Request {
 	r := httptest.NewRequest(method, target, body)
@@ -161,10 +173,7 @@ type putAnswer struct {
 // mustPut uploads body with PUT and returns the decoded answer.
 func (ts *testServer) mustPut(t testing.TB, target string, body []byte, headers ...string) putAnswer {
 	t.Helper()
-	rec := ts.do(req(http.MethodPut, target, bytes.NewReader(body), headers...))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("PUT %s: got status %d (%q), want 200", target, rec.Code, rec.Body.String())
-	}
+	rec := ts.mustAnswer(t, req(http.MethodPut, target, bytes.NewReader(body), headers...), http.StatusOK)
 	var a putAnswer
 	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
 		t.Fatalf("PUT %s: answer %q is not JSON: %v", target, rec.Body.String(), err)
@@ -178,11 +187,7 @@ func (ts *testServer) mustPut(t testing.TB, target string, body []byte, headers 
 // mustGet reads a paste back and fails unless it is served.
 func (ts *testServer) mustGet(t testing.TB, id string) []byte {
 	t.Helper()
-	rec := ts.do(req(http.MethodGet, "/"+id, nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("GET /%s: got status %d (%q), want 200", id, rec.Code, rec.Body.String())
-	}
-	return rec.Body.Bytes()
+	return ts.mustAnswer(t, req(http.MethodGet, "/"+id, nil), http.StatusOK).Body.Bytes()
 }
 
 // mustRefuse fails unless rec answers code with the one-line message msg

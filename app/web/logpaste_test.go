@@ -14,10 +14,7 @@ func TestPostToAnyPathIsAnUpload(t *testing.T) {
 	for _, path := range []string{"/upload", "/some/deeper/path", "/"} {
 		t.Run(path, func(t *testing.T) {
 			body, ctype := multipartBody(t, part{field: "_", content: "posted to " + path})
-			rec := ts.do(req(http.MethodPost, path, body, "Content-Type", ctype))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d (%q), want 200", rec.Code, rec.Body.String())
-			}
+			rec := ts.mustAnswer(t, req(http.MethodPost, path, body, "Content-Type", ctype), http.StatusOK)
 			if got, want := string(ts.mustGet(t, idFromURL(t, rec.Body.String()))), "posted to "+path; got != want {
 				t.Errorf("stored: got %q, want %q", got, want)
 			}
@@ -43,10 +40,7 @@ func TestGetWithTrailingSlash(t *testing.T) {
 	want := []byte("slash \x00\xff")
 	a := ts.mustPut(t, "/", want)
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
-		rec := ts.do(req(method, "/"+a.ID+"/", nil))
-		if rec.Code != http.StatusOK {
-			t.Fatalf("%s /%s/: got status %d, want 200", method, a.ID, rec.Code)
-		}
+		rec := ts.mustAnswer(t, req(method, "/"+a.ID+"/", nil), http.StatusOK)
 		if method == http.MethodGet && !bytes.Equal(rec.Body.Bytes(), want) {
 			t.Errorf("GET /%s/: got %q, want %q", a.ID, rec.Body.Bytes(), want)
 		}

@@ -54,10 +54,7 @@ func TestUploadPageBranding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			ts := mustServer(t, withConfig(tt.cfg))
-			rec := ts.do(req(http.MethodGet, "/", nil))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d, want 200", rec.Code)
-			}
+			rec := ts.mustAnswer(t, req(http.MethodGet, "/", nil), http.StatusOK)
 			if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/html") {
 				t.Errorf("Content-Type: got %q, want text/html", got)
 			}
@@ -89,10 +86,7 @@ func TestPagesRunNoInlineScript(t *testing.T) {
 	a := ts.mustPut(t, "/", []byte("x"))
 	for _, path := range []string{"/", "/delete/" + a.ID} {
 		t.Run(path, func(t *testing.T) {
-			rec := ts.do(req(http.MethodGet, path, nil))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d, want 200", rec.Code)
-			}
+			rec := ts.mustAnswer(t, req(http.MethodGet, path, nil), http.StatusOK)
 			csp := rec.Header().Get("Content-Security-Policy")
 			if !strings.Contains(csp, "script-src 'self'") {
 				t.Errorf("CSP: got %q, want script-src 'self'", csp)
@@ -167,10 +161,7 @@ func TestUploadPageExpiryChoices(t *testing.T) {
 func TestDeletePage(t *testing.T) {
 	ts := mustServer(t)
 	a := ts.mustPut(t, "/", []byte("x"))
-	rec := ts.do(req(http.MethodGet, "/delete/"+a.ID, nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("got status %d, want 200", rec.Code)
-	}
+	rec := ts.mustAnswer(t, req(http.MethodGet, "/delete/"+a.ID, nil), http.StatusOK)
 	if !strings.Contains(rec.Body.String(), a.ID) {
 		t.Errorf("delete page does not name paste %s", a.ID)
 	}
@@ -187,10 +178,7 @@ func TestClientScriptServedAtBothPaths(t *testing.T) {
 	}
 	for _, path := range []string{"/static/js/logpaste.js", "/js/logpaste.js"} {
 		t.Run(path, func(t *testing.T) {
-			rec := ts.do(req(http.MethodGet, path, nil))
-			if rec.Code != http.StatusOK {
-				t.Fatalf("got status %d, want 200", rec.Code)
-			}
+			rec := ts.mustAnswer(t, req(http.MethodGet, path, nil), http.StatusOK)
 			if got := rec.Body.String(); got != string(want) {
 				t.Errorf("body: got %d bytes, want the %d bytes of static/js/logpaste.js", len(got), len(want))
 			}
@@ -210,10 +198,7 @@ func TestClientScriptServedAtBothPaths(t *testing.T) {
 		})
 	}
 	t.Run("stylesheet", func(t *testing.T) {
-		rec := ts.do(req(http.MethodGet, "/static/css/style.css", nil))
-		if rec.Code != http.StatusOK {
-			t.Fatalf("got status %d, want 200", rec.Code)
-		}
+		rec := ts.mustAnswer(t, req(http.MethodGet, "/static/css/style.css", nil), http.StatusOK)
 		if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/css") {
 			t.Errorf("Content-Type: got %q, want text/css", got)
 		}

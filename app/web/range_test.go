@@ -63,10 +63,7 @@ func TestPastesAnswerRangeRequests(t *testing.T) {
 				if method == "" {
 					method = http.MethodGet
 				}
-				rec := ts.do(req(method, "/"+a.ID, nil, tt.headers...))
-				if rec.Code != tt.wantCode {
-					t.Fatalf("got status %d (%q), want %d", rec.Code, head(rec.Body.Bytes()), tt.wantCode)
-				}
+				rec := ts.mustAnswer(t, req(method, "/"+a.ID, nil, tt.headers...), tt.wantCode)
 				h := rec.Header()
 				if got := h.Get("Content-Range"); got != tt.wantRange {
 					t.Errorf("Content-Range: got %q, want %q", got, tt.wantRange)
