@@ -38,10 +38,7 @@ func TestPutStoresTheBodyAtAnyPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			var headers []string
-			if tt.contentType != "" {
-				headers = []string{"Content-Type", tt.contentType}
-			}
+			headers := header("Content-Type", tt.contentType)
 			rec := ts.mustAnswer(t, req(http.MethodPut, tt.target, strings.NewReader(tt.body), headers...), http.StatusOK)
 			if got, want := rec.Header().Get("Content-Type"), "application/json"; !strings.HasPrefix(got, want) {
 				t.Errorf("Content-Type: got %q, want %q", got, want)
@@ -135,10 +132,7 @@ func TestPostRawBodyIsAPaste(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			var headers []string
-			if tt.contentType != "" {
-				headers = []string{"Content-Type", tt.contentType}
-			}
+			headers := header("Content-Type", tt.contentType)
 			rec := ts.mustAnswer(t, req(http.MethodPost, "/", strings.NewReader(tt.body), headers...), http.StatusOK)
 			if got := string(ts.mustGet(t, idFromURL(t, rec.Body.String()))); got != tt.body {
 				t.Errorf("stored: got %q, want %q", got, tt.body)

@@ -154,6 +154,15 @@ func req(method, target string, body io.Reader, headers ...string) *http.Request
 	return r
 }
 
+// header is the name, value pair for req, or nothing for an empty value: a
+// request without the header, not one with it empty.
+func header(name, value string) []string {
+	if value == "" {
+		return nil
+	}
+	return []string{name, value}
+}
+
 func (ts *testServer) pasteCount(t testing.TB) int64 {
 	t.Helper()
 	st, err := ts.store.Stats(context.Background())

@@ -194,11 +194,7 @@ func TestAPasteCutShortNeverLooksWhole(t *testing.T) {
 	a := ts.mustPut(t, "/", logLines(2*sqlite.ChunkSize))
 	for _, accept := range []string{"", "gzip"} {
 		t.Run("Accept-Encoding "+accept, func(t *testing.T) {
-			var headers []string
-			if accept != "" {
-				headers = []string{"Accept-Encoding", accept}
-			}
-			res := rawDo(t, http.MethodGet, hs.URL+"/"+a.ID, headers...)
+			res := rawDo(t, http.MethodGet, hs.URL+"/"+a.ID, header("Accept-Encoding", accept)...)
 			defer res.Body.Close()
 			var src io.Reader = res.Body
 			if res.Header.Get("Content-Encoding") == "gzip" {
