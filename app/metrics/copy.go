@@ -7,13 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var (
-	copyTXIDDesc = prometheus.NewDesc("litepaste_copy_txid",
-		"A replica's copy of the database: the Litestream transaction ID it is at (0 while it cannot be read).", nil, nil)
-	copyChangedDesc = prometheus.NewDesc("litepaste_copy_changed_timestamp_seconds",
-		"A replica's copy of the database: when this server first saw it at its current transaction, Unix time.", nil, nil)
-)
-
 // CopyStatus is what the collector needs of a replica's copy (declared here
 // so that metrics imports no other adapter; main converts).
 type CopyStatus struct {
@@ -24,22 +17,13 @@ type CopyStatus struct {
 
 // Copy registers a replica's figures of its copy, read at scrape time.
 func Copy(reg prometheus.Registerer, status func() CopyStatus) {
-	reg.MustRegister(copyCollector{status})
-}
-
-type copyCollector struct{ status func() CopyStatus }
-
-func (c copyCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- copyTXIDDesc
-	ch <- copyChangedDesc
-}
-
-func (c copyCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.status()
-	ch <- prometheus.MustNewConstMetric(copyTXIDDesc, prometheus.GaugeValue, float64(st.TXID))
-	if st.Ready {
-		ch <- prometheus.MustNewConstMetric(copyChangedDesc, prometheus.GaugeValue, float64(st.Changed.UnixNano())/1e9)
-	}
+	reg.MustRegister(scraped[CopyStatus]{always(status), []figure[CopyStatus]{
+		gauge("litepaste_copy_txid", func(st CopyStatus) float64 { return float64(st.TXID) },
+			"A replica's copy of the database: the Litestream transaction ID it is at (0 while it cannot be read)."),
+		gauge("litepaste_copy_changed_timestamp_seconds", func(st CopyStatus) float64 { return unixSeconds(st.Changed) },
+			"A replica's copy of the database: when this server first saw it at its current transaction, Unix time.").
+			when(func(st CopyStatus) bool { return st.Ready }),
+	}})
 }
 
 // CountForwarding registers, on a replica, the requests passed to the

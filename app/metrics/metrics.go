@@ -47,7 +47,7 @@ func New(reg prometheus.Registerer, stats StatsFunc, outcomes []string) *Metrics
 		m.uploads.WithLabelValues(o)
 	}
 	reg.MustRegister(m.uploads, m.uploadedBytes, m.served, m.notFound, m.swept, m.duration,
-		storeCollector{stats: stats},
+		storeFigures(stats),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -82,27 +82,20 @@ func (m *Metrics) Request(method, route string, status int, elapsed time.Duratio
 // Swept counts pastes removed by the expiry sweeper.
 func (m *Metrics) Swept(n int64) { m.swept.Add(float64(n)) }
 
-var (
-	pastesDesc = prometheus.NewDesc("litepaste_pastes", "Pastes in the database.", nil, nil)
-	bytesDesc  = prometheus.NewDesc("litepaste_stored_bytes", "Bytes of paste bodies in the database.", nil, nil)
-)
+type storeStats struct{ pastes, bytes int64 }
 
-// storeCollector asks the store at scrape time, so the figures are never stale.
-type storeCollector struct{ stats StatsFunc }
-
-func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- pastesDesc
-	ch <- bytesDesc
-}
-
-func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	pastes, bytes, err := c.stats(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(pastesDesc, err)
-		return
+// storeFigures asks the store at scrape time, so the figures are never stale.
+func storeFigures(stats StatsFunc) scraped[storeStats] {
+	read := func() (storeStats, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		pastes, bytes, err := stats(ctx)
+		return storeStats{pastes, bytes}, err
 	}
-	ch <- prometheus.MustNewConstMetric(pastesDesc, prometheus.GaugeValue, float64(pastes))
-	ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(bytes))
+	return scraped[storeStats]{read, []figure[storeStats]{
+		gauge("litepaste_pastes", func(s storeStats) float64 { return float64(s.pastes) },
+			"Pastes in the database."),
+		gauge("litepaste_stored_bytes", func(s storeStats) float64 { return float64(s.bytes) },
+			"Bytes of paste bodies in the database."),
+	}}
 }

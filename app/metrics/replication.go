@@ -14,19 +14,6 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-var (
-	lagDesc = prometheus.NewDesc("litepaste_replication_lag_seconds",
-		"Seconds since Litestream last synced the database to the bucket (every change before that is there).", nil, nil)
-	lastSyncDesc = prometheus.NewDesc("litepaste_replication_last_sync_timestamp_seconds",
-		"When Litestream last synced the database to the bucket, Unix time.", nil, nil)
-	stalledDesc = prometheus.NewDesc("litepaste_replication_stalled",
-		"1 while no sync to the bucket has succeeded for the stall threshold, else 0.", nil, nil)
-	stallsDesc = prometheus.NewDesc("litepaste_replication_stalls_total",
-		"Replication stalls begun.", nil, nil)
-	statusErrorsDesc = prometheus.NewDesc("litepaste_replication_status_errors_total",
-		"Polls of Litestream's control socket that got no answer.", nil, nil)
-)
-
 // ReplicationStatus is what the collector needs of the replication monitor
 // (declared here so that metrics imports no other adapter; main converts).
 type ReplicationStatus struct {
@@ -39,28 +26,18 @@ type ReplicationStatus struct {
 // Replication registers the replication figures of status on reg, read at
 // scrape time.
 func Replication(reg prometheus.Registerer, status func() ReplicationStatus) {
-	reg.MustRegister(replicationCollector{status})
-}
-
-type replicationCollector struct{ status func() ReplicationStatus }
-
-func (c replicationCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{lagDesc, lastSyncDesc, stalledDesc, stallsDesc, statusErrorsDesc} {
-		ch <- d
-	}
-}
-
-func (c replicationCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.status()
-	stalled := 0.0
-	if st.Stalled {
-		stalled = 1
-	}
-	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, st.Lag.Seconds())
-	ch <- prometheus.MustNewConstMetric(lastSyncDesc, prometheus.GaugeValue, float64(st.LastSync.UnixNano())/1e9)
-	ch <- prometheus.MustNewConstMetric(stalledDesc, prometheus.GaugeValue, stalled)
-	ch <- prometheus.MustNewConstMetric(stallsDesc, prometheus.CounterValue, float64(st.Stalls))
-	ch <- prometheus.MustNewConstMetric(statusErrorsDesc, prometheus.CounterValue, float64(st.StatusErrors))
+	reg.MustRegister(scraped[ReplicationStatus]{always(status), []figure[ReplicationStatus]{
+		gauge("litepaste_replication_lag_seconds", func(st ReplicationStatus) float64 { return st.Lag.Seconds() },
+			"Seconds since Litestream last synced the database to the bucket (every change before that is there)."),
+		gauge("litepaste_replication_last_sync_timestamp_seconds", func(st ReplicationStatus) float64 { return unixSeconds(st.LastSync) },
+			"When Litestream last synced the database to the bucket, Unix time."),
+		gauge("litepaste_replication_stalled", func(st ReplicationStatus) float64 { return one(st.Stalled) },
+			"1 while no sync to the bucket has succeeded for the stall threshold, else 0."),
+		total("litepaste_replication_stalls_total", func(st ReplicationStatus) float64 { return float64(st.Stalls) },
+			"Replication stalls begun."),
+		total("litepaste_replication_status_errors_total", func(st ReplicationStatus) float64 { return float64(st.StatusErrors) },
+			"Polls of Litestream's control socket that got no answer."),
+	}})
 }
 
 // Forward gathers Litestream's own metrics (its loopback listener at url)
