@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -217,11 +216,7 @@ func TestKilledUpgradeLeavesTheFileAsItWas(t *testing.T) {
 // hot journal back into it.
 func replayJournal(t *testing.T, path string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.RawDB(t, path, "")
 	var n int
 	if err := db.QueryRow("SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
 		t.Fatal(err)

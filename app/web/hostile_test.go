@@ -3,7 +3,6 @@ package web_test
 import (
 	"bufio"
 	"bytes"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -339,11 +338,7 @@ func TestDiskFull(t *testing.T) {
 	stored[a.ID] = bytes.Repeat([]byte("z"), pasteSize)
 
 	// No corruption: SQLite's own check, from a second connection.
-	db, err := sql.Open("sqlite3", "file:"+dbPath+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testkit.RawDB(t, dbPath, "mode=ro")
 	var check string
 	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil {
 		t.Fatal(err)

@@ -72,12 +72,8 @@ func WriteLogPasteDB(t testing.TB, path, journalMode string, userVersion int, en
 // the connection (one: pragmas set on it hold for every statement).
 func OpenLogPasteDB(t testing.TB, path, journalMode string, userVersion int) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode="+journalMode)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := RawDB(t, path, "_journal_mode="+journalMode)
 	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS entries (
     id TEXT PRIMARY KEY,
