@@ -128,7 +128,7 @@ func (b *bench) throughputPass(ctx context.Context, replicated bool) error {
 			ref = "durable"
 		}
 		refCPU, srvCPU := median(k.refCPU), median(k.srvCPU)
-		b.check(fmt.Sprintf("%s server CPU per request, %s", k.name, name),
+		b.check(fmt.Sprintf("%s CPU per request, %s", k.name, name),
 			fmt.Sprintf("%.1f us vs %.1f us on the %s ceiling (ceiling / litepaste %.2f)", srvCPU, refCPU, ref, refCPU/srvCPU),
 			"", true)
 		peak = max(peak, k.peak)
