@@ -31,6 +31,11 @@ type Copy struct {
 	now   func() time.Time
 	// unseenFor: see Unseen.
 	unseenFor time.Duration
+	// The schema this server reads, built once: its migrations and the
+	// tables they make (or why they cannot be read).
+	ms        []migration
+	shapes    string
+	schemaErr error
 	stop      chan struct{}
 	done      chan struct{}
 }
@@ -70,6 +75,9 @@ func OpenCopy(path string, followInterval time.Duration, now func() time.Time) *
 	db.SetMaxIdleConns(0)
 	c := &Copy{path: path, db: db, cache: newCache(cacheBytes, cacheMaxEntry), now: now,
 		unseenFor: unseenFor(followInterval), stop: make(chan struct{}), done: make(chan struct{})}
+	if c.ms, c.schemaErr = loadMigrations(); c.schemaErr == nil {
+		c.shapes, c.schemaErr = shapesAt(context.Background(), c.ms)
+	}
 	c.state.Store(&copyState{err: notReady("no copy of the database yet", nil)})
 	c.refresh(context.Background())
 	go c.watch()
@@ -134,17 +142,17 @@ func (c *Copy) load(ctx context.Context, txid []byte, txidErr error) *copyState 
 		}
 		return &copyState{err: notReady("the follower's txid file cannot be read", txidErr)}
 	}
-	ms, err := loadMigrations()
-	if err != nil {
-		return &copyState{err: err}
+	if c.schemaErr != nil {
+		return &copyState{err: c.schemaErr}
 	}
 	f, err := readSchema(ctx, c.db)
 	if err != nil {
 		return &copyState{err: notReady("the copy cannot be read", translate(err))}
 	}
-	if f, err = classify(ctx, f, ms); err != nil || f.kind != kindLitepaste || f.version != len(ms) {
-		if err == nil {
-			err = fmt.Errorf("schema version %d, this server reads %d", f.version, len(ms))
+	if f.version != len(c.ms) || f.tables != c.shapes {
+		// classify says what the copy holds instead.
+		if _, err = classify(ctx, f, c.ms); err == nil {
+			err = fmt.Errorf("schema version %d, this server reads %d", f.version, len(c.ms))
 		}
 		return &copyState{err: notReady("the copy holds no litepaste schema this server reads", err)}
 	}
