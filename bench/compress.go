@@ -37,20 +37,16 @@ func (b *bench) compression(ctx context.Context) error {
 	var cpu [2]time.Duration // server CPU: plain, gzip
 	for range batches {
 		for enc, accept := range []string{"", "gzip"} {
-			before, err := procCPU(srv.pid())
-			if err != nil {
+			var n int64
+			spent, err := cpuDuring(srv.pid(), func() (err error) {
+				n, err = getWire(ctx, srv.url("/"+id), accept, body, batch)
 				return err
-			}
-			n, err := getWire(ctx, srv.url("/"+id), accept, body, batch)
-			if err != nil {
-				return err
-			}
-			after, err := procCPU(srv.pid())
+			})
 			if err != nil {
 				return err
 			}
 			wire[enc] += n
-			cpu[enc] += after - before
+			cpu[enc] += spent
 		}
 	}
 	per := func(enc int) (int64, time.Duration) {
@@ -122,6 +118,19 @@ func (c countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// cpuDuring runs work and returns the CPU time pid used meanwhile.
+func cpuDuring(pid int, work func() error) (time.Duration, error) {
+	before, err := procCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	if err := work(); err != nil {
+		return 0, err
+	}
+	after, err := procCPU(pid)
+	return after - before, err
 }
 
 // procCPU is the user plus system CPU time pid has used (/proc/PID/stat, in clock ticks of

@@ -174,21 +174,17 @@ func (k *kind) round(ctx context.Context, round int, ceil, dur, srv *server) err
 				return fmt.Errorf("reset peak RSS: %w", err)
 			}
 		}
-		before, err := procCPU(s.pid())
-		if err != nil {
+		var r wrkResult
+		spent, err := cpuDuring(s.pid(), func() (err error) {
+			r, err = k.load.run(ctx, s.url(k.path))
 			return err
-		}
-		r, err := k.load.run(ctx, s.url(k.path))
-		if err != nil {
-			return err
-		}
-		after, err := procCPU(s.pid())
+		})
 		if err != nil {
 			return err
 		}
 		got[s] = r
 		if r.Requests > 0 {
-			cpu[s] = float64(after-before) / float64(time.Microsecond) / float64(r.Requests)
+			cpu[s] = float64(spent) / float64(time.Microsecond) / float64(r.Requests)
 		}
 		if s == srv {
 			if peak, _, err = memStatus(srv.pid()); err != nil {
