@@ -155,11 +155,7 @@ func TestReplicaServesTheFollowersCopy(t *testing.T) {
 	copyPath := filepath.Join(t.TempDir(), "copy", "litepaste.db")
 	replica := startProgram(t, map[string]string{"PRIMARY_URL": writer.base, "DB_PATH": copyPath, "ADMIN_SOCKET": "off",
 		"FOLLOW_INTERVAL": follow.String(), "METRICS_ADDR": "127.0.0.1:0"})
-	line, ok := logLine(replica.stderr, "metrics listening")
-	if !ok {
-		t.Fatalf("no metrics address in the replica's log:\n%s", replica.stderr)
-	}
-	metrics := line["addr"].(string)
+	metrics := replica.metricsAddr(t)
 
 	kept := []byte("a paste every replica serves\n")
 	keptID, _, _ := putPaste(t, writer.base, kept)

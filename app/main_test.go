@@ -61,6 +61,16 @@ type program struct {
 	dbPath string
 }
 
+// metricsAddr is the address p's metrics listener logged.
+func (p *program) metricsAddr(t *testing.T) string {
+	t.Helper()
+	line, ok := logLine(p.stderr, "metrics listening")
+	if !ok {
+		t.Fatalf("no metrics address in the log:\n%s", p.stderr)
+	}
+	return line["addr"].(string)
+}
+
 // startProgram runs the server on a free port with a temp database, and
 // stops it (and checks it stopped cleanly) at cleanup.
 func startProgram(t *testing.T, env map[string]string, args ...string) *program {
@@ -165,11 +175,7 @@ func TestProgramServesPastesOverHTTP(t *testing.T) {
 		t.Errorf("/metrics on the public port: got %d, want 404", res.StatusCode)
 	}
 
-	line, ok := logLine(p.stderr, "metrics listening")
-	if !ok {
-		t.Fatalf("no metrics listening line in the log:\n%s", p.stderr)
-	}
-	res, metrics := httpDo(t, http.MethodGet, "http://"+line["addr"].(string)+"/metrics", nil)
+	res, metrics := httpDo(t, http.MethodGet, "http://"+p.metricsAddr(t)+"/metrics", nil)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("metrics: got %d", res.StatusCode)
 	}
@@ -299,11 +305,7 @@ func TestProgramSweepsExpiredPastes(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("PUT: got %d %q", res.StatusCode, answer)
 	}
-	line, ok := logLine(p.stderr, "metrics listening")
-	if !ok {
-		t.Fatal("no metrics address in the log")
-	}
-	metricsURL := "http://" + line["addr"].(string) + "/metrics"
+	metricsURL := "http://" + p.metricsAddr(t) + "/metrics"
 	testkit.WaitFor(t, "the sweeper to delete the expired paste", func() bool {
 		_, m := httpDo(t, http.MethodGet, metricsURL, nil)
 		return bytes.Contains(m, []byte("litepaste_expired_swept_total 1")) && bytes.Contains(m, []byte("litepaste_pastes 0"))

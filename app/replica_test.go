@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,17 +125,6 @@ func logLineWith(b interface{ String() string }, parts ...string) (string, bool)
 	return "", false
 }
 
-// freeLoopbackPort is a TCP port on 127.0.0.1 that was free a moment ago.
-func freeLoopbackPort(t *testing.T) string {
-	t.Helper()
-	addr, err := kit.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	return port
-}
-
 // An upload sent to a replica while the writer restarts is held and sent
 // again until the writer answers: while something on the writer's port
 // drops every connection before answering, and while the port refuses
@@ -142,7 +132,7 @@ func freeLoopbackPort(t *testing.T) string {
 // and stored once. Past WRITE_RETRY the client gets 503 with Retry-After,
 // and the log line says so without the writer URL's password.
 func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
-	port := freeLoopbackPort(t)
+	port := strconv.Itoa(kit.FreePort(t))
 	dbPath := filepath.Join(t.TempDir(), "writer.db")
 	writerEnv := map[string]string{"PORT": port, "DB_PATH": dbPath, "ADMIN_SOCKET": "off"}
 	first := startProgram(t, writerEnv)
@@ -209,7 +199,7 @@ func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
 	}
 
 	// No writer at all, and a retry time of one second.
-	gone := startProgram(t, map[string]string{"PRIMARY_URL": "http://lp:s3cr3t-word@127.0.0.1:" + freeLoopbackPort(t),
+	gone := startProgram(t, map[string]string{"PRIMARY_URL": "http://lp:s3cr3t-word@127.0.0.1:" + strconv.Itoa(kit.FreePort(t)),
 		"WRITE_RETRY": "1s", "ADMIN_SOCKET": "off"})
 	start := time.Now()
 	res, body := httpDo(t, http.MethodPut, gone.base+"/", strings.NewReader("nobody stores this"))
@@ -311,12 +301,9 @@ func TestReplicaPassesReadsOfUnseenPastesToTheWriter(t *testing.T) {
 	writer := startProgram(t, map[string]string{"DB_PATH": writerDB, "ADMIN_SOCKET": "off"})
 	replica := startProgram(t, map[string]string{"PRIMARY_URL": writer.base, "DB_PATH": copyDB, "ADMIN_SOCKET": "off",
 		"METRICS_ADDR": "127.0.0.1:0"})
-	line, ok := logLine(replica.stderr, "metrics listening")
-	if !ok {
-		t.Fatalf("no metrics address in the replica's log:\n%s", replica.stderr)
-	}
+	metrics := replica.metricsAddr(t)
 	forwarded := func() float64 {
-		return metric(t, line["addr"].(string), `litepaste_forwarded_requests_total{kind="read",outcome="answered"}`)
+		return metric(t, metrics, `litepaste_forwarded_requests_total{kind="read",outcome="answered"}`)
 	}
 
 	text := bytes.Repeat([]byte("a line of a log that compresses well\n"), 200)
@@ -403,7 +390,7 @@ func storePastes(t *testing.T, path string, n int) []paste.Paste {
 // Service of the replicas would) refuses what it is passed, once, with 508
 // and a line in the log, instead of passing it round.
 func TestReplicaRefusesRequestsPassedBetweenReplicas(t *testing.T) {
-	port := freeLoopbackPort(t)
+	port := strconv.Itoa(kit.FreePort(t))
 	replica := startProgram(t, map[string]string{"PORT": port, "PRIMARY_URL": "http://127.0.0.1:" + port, "ADMIN_SOCKET": "off"})
 	res, body := httpDo(t, http.MethodPut, replica.base+"/", strings.NewReader("round and round"))
 	if res.StatusCode != http.StatusLoopDetected || string(body) != "this server's PRIMARY_URL leads to a read replica, not to the writer\n" {
