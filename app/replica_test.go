@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,7 +131,7 @@ func logLineWith(b interface{ String() string }, parts ...string) (string, bool)
 // and stored once. Past WRITE_RETRY the client gets 503 with Retry-After,
 // and the log line says so without the writer URL's password.
 func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
-	port := strconv.Itoa(kit.FreePort(t))
+	port := fmt.Sprint(kit.FreePort(t))
 	dbPath := filepath.Join(t.TempDir(), "writer.db")
 	writerEnv := map[string]string{"PORT": port, "DB_PATH": dbPath, "ADMIN_SOCKET": "off"}
 	first := startProgram(t, writerEnv)
@@ -199,7 +198,7 @@ func TestReplicaRetriesWritesWhileTheWriterRestarts(t *testing.T) {
 	}
 
 	// No writer at all, and a retry time of one second.
-	gone := startProgram(t, map[string]string{"PRIMARY_URL": "http://lp:s3cr3t-word@127.0.0.1:" + strconv.Itoa(kit.FreePort(t)),
+	gone := startProgram(t, map[string]string{"PRIMARY_URL": "http://lp:s3cr3t-word@127.0.0.1:" + fmt.Sprint(kit.FreePort(t)),
 		"WRITE_RETRY": "1s", "ADMIN_SOCKET": "off"})
 	start := time.Now()
 	res, body := httpDo(t, http.MethodPut, gone.base+"/", strings.NewReader("nobody stores this"))
@@ -390,7 +389,7 @@ func storePastes(t *testing.T, path string, n int) []paste.Paste {
 // Service of the replicas would) refuses what it is passed, once, with 508
 // and a line in the log, instead of passing it round.
 func TestReplicaRefusesRequestsPassedBetweenReplicas(t *testing.T) {
-	port := strconv.Itoa(kit.FreePort(t))
+	port := fmt.Sprint(kit.FreePort(t))
 	replica := startProgram(t, map[string]string{"PORT": port, "PRIMARY_URL": "http://127.0.0.1:" + port, "ADMIN_SOCKET": "off"})
 	res, body := httpDo(t, http.MethodPut, replica.base+"/", strings.NewReader("round and round"))
 	if res.StatusCode != http.StatusLoopDetected || string(body) != "this server's PRIMARY_URL leads to a read replica, not to the writer\n" {
