@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"os"
 	"strconv"
@@ -288,18 +289,22 @@ func TestPathsWithOddCharacters(t *testing.T) {
 // time: without that it grew by every byte written, for as long as the load
 // lasted.
 func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
-	t.Parallel()
 	path := tempDB(t)
 	s, _ := mustOpen(t, path, sqlite.Checkpointing(10*time.Millisecond, 256)) // 1 MiB
 	ctx := context.Background()
 	body := pattern(16 << 10)
-	// 60 MiB in all, never a pause: long enough that a checkpointer slowed
-	// down by a busy machine still gets its turns within it.
-	const writers, each = 8, 480
+	// 120 MiB in all, never a pause: long enough that a checkpoint pass held
+	// up by one slow fsync, while the writer runs on, is a small share of it.
+	const writers, each = 8, 960
 	var wg sync.WaitGroup
-	var maxWAL atomic.Int64
+	var maxWAL, restarts atomic.Int64
 	stop := make(chan struct{})
 	go func() {
+		// A WAL that starts over gets a new header, with its checkpoint
+		// sequence number (bytes 12 to 15) one higher.
+		var seq uint32
+		seen := false
+		hdr := make([]byte, 32)
 		for {
 			select {
 			case <-stop:
@@ -308,6 +313,17 @@ func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
 			}
 			if info, err := os.Stat(path + "-wal"); err == nil && info.Size() > maxWAL.Load() {
 				maxWAL.Store(info.Size())
+			}
+			if f, err := os.Open(path + "-wal"); err == nil {
+				if _, err := f.ReadAt(hdr, 0); err == nil {
+					if n := binary.BigEndian.Uint32(hdr[12:16]); seen && n != seq {
+						restarts.Add(1)
+						seq = n
+					} else if !seen {
+						seq, seen = n, true
+					}
+				}
+				f.Close()
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -327,12 +343,15 @@ func TestWALStaysBoundedUnderSustainedUploads(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	written := int64(writers * each * len(body))
-	t.Logf("WAL peaked at %d bytes for %d bytes written", maxWAL.Load(), written)
+	t.Logf("WAL peaked at %d bytes for %d bytes written; it started over %d times", maxWAL.Load(), written, restarts.Load())
 	// A WAL that never starts over holds every byte written; one that does
 	// stays well below half of it even when the checkpointer is slowed down
-	// by a busy machine.
+	// by a busy machine, and starts over again and again.
 	if maxWAL.Load() > written/2 {
 		t.Errorf("WAL grew to %d bytes for %d bytes written: it never started over", maxWAL.Load(), written)
+	}
+	if restarts.Load() < 4 {
+		t.Errorf("the WAL started over %d times while %d bytes were written, want at least 4", restarts.Load(), written)
 	}
 }
 
